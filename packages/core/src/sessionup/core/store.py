@@ -72,8 +72,12 @@ class Store(Protocol):
         writing nothing, if it is absent or expired.
         """
 
-    async def delete_expired(self) -> int:
-        """Physically remove expired sessions; return the count (0 where TTLs do it)."""
+    async def delete_expired(self, *, limit: int | None = None) -> int:
+        """Physically remove expired sessions, at most ``limit`` of them if given.
+
+        Returns how many were removed (0 where the backend's TTLs already did it). Callers
+        purging a large store call it with a limit until it returns less than the limit.
+        """
 
     async def __aenter__(self) -> Self: ...
 

@@ -145,10 +145,12 @@ class MemoryStore(StoreBase):
             self._by_id[id] = replace(session, expires_at=expires_at)
         return True
 
-    async def delete_expired(self) -> int:
+    async def delete_expired(self, *, limit: int | None = None) -> int:
         self._check_open()
         now = datetime.now(UTC)
         expired = [s for s in self._by_id.values() if s.expires_at <= now]
+        if limit is not None:
+            expired = expired[:limit]
         for session in expired:
             self._remove(session)
         return len(expired)
