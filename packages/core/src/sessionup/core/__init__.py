@@ -5,6 +5,7 @@ The names a web app and a store author need are all importable from here.
 
 from __future__ import annotations
 
+from .asgi import SessionMiddleware, default_reject, json_response
 from .errors import (
     ConfigError,
     DuplicateIDError,
@@ -20,6 +21,7 @@ from .errors import (
     StoreURLError,
     Unauthorized,
 )
+from .manager import Manager, RequestState, current_session
 from .plugins import (
     StoreInfo,
     StoreSpec,
@@ -39,9 +41,12 @@ __all__ = [
     "DuplicateIDError",
     "InvalidMetaError",
     "InvalidUserKeyError",
+    "Manager",
     "MiddlewareMissingError",
     "NotOwnerError",
+    "RequestState",
     "Session",
+    "SessionMiddleware",
     "SessionupError",
     "Store",
     "StoreBase",
@@ -57,7 +62,10 @@ __all__ = [
     "__version__",
     "available_stores",
     "coerce_options",
+    "current_session",
+    "default_reject",
     "hookimpl",
+    "json_response",
     "open_store",
     "session_from_record",
     "session_to_record",

@@ -25,7 +25,7 @@ class MiddlewareMissingError(SessionupError, RuntimeError):
     """A per-request call ran on a request that no ``manager.public``/``manager.auth`` wrapped."""
 
 
-class Unauthorized(SessionupError):  # noqa: N818 - the domain's word, as in the Go library
+class Unauthorized(SessionupError):
     """The request carries no live session (or one that failed validation).
 
     :ivar reason: a short machine-readable word: ``"no_session"`` or ``"mismatch"``.

@@ -9,6 +9,7 @@ scheme is opened.
 from __future__ import annotations
 
 import importlib
+import logging
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -24,6 +25,8 @@ if TYPE_CHECKING:
     from .store import Store
 
 PROJECT: Final = "sessionup"
+
+logger = logging.getLogger(__name__)
 
 hookspec = pluggy.HookspecMarker(PROJECT)
 #: Decorator for plugin hook implementations.
@@ -146,7 +149,14 @@ class _Registry:
             dist = dists.get(id(impl.plugin))
             dist_name = dist.project_name if dist is not None else impl.plugin_name
             version = dist.version if dist is not None else "unknown"
-            for spec in impl.function() or ():
+            offered = impl.function() or ()
+            for spec in offered if isinstance(offered, (list, tuple)) else [offered]:
+                if not isinstance(spec, StoreSpec):
+                    # One broken plugin must not take every other store down with it.
+                    logger.error(
+                        "plugin %s offered %r instead of a StoreSpec; ignored", dist_name, spec
+                    )
+                    continue
                 for scheme in spec.schemes:
                     entry = _Entry(scheme.lower(), spec, dist_name, version)
                     entries.setdefault(entry.scheme, []).append(entry)

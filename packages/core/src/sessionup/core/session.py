@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import MappingProxyType
 from typing import Any, Final
@@ -80,8 +80,19 @@ class Session:
         return self.expires_at <= (now or datetime.now(UTC))
 
     def with_current(self, current: bool = True) -> Session:
-        """A copy with ``current`` set."""
-        return replace(self, current=current)
+        """A copy with ``current`` set (or this session, if it already matches)."""
+        if self.current is current:
+            return self
+        # The fields were checked when this session was built: copy them without doing it
+        # again, since this runs on every authenticated request.
+        copy = object.__new__(Session)
+        for name in _FIELDS:
+            object.__setattr__(copy, name, getattr(self, name))
+        object.__setattr__(copy, "current", current)
+        return copy
+
+
+_FIELDS: Final = ("id", "user_key", "created_at", "expires_at", "ip", "agent", "meta")
 
 
 def check_user_key(user_key: object) -> str:

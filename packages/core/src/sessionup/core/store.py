@@ -57,9 +57,7 @@ class Store(Protocol):
     async def delete_by_id(self, id: str) -> bool:
         """Delete the session; True if one was deleted, False (no error) if absent."""
 
-    async def delete_by_user_key(
-        self, user_key: str, *, except_ids: Collection[str] = ()
-    ) -> int:
+    async def delete_by_user_key(self, user_key: str, *, except_ids: Collection[str] = ()) -> int:
         """Delete the user's sessions but those in ``except_ids``; return how many went.
 
         Ids in ``except_ids`` that belong to other users are ignored (and left untouched).

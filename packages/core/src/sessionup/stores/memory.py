@@ -8,6 +8,7 @@ does not grow with sessions nobody asks for again.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Collection, Sequence
 from dataclasses import replace
@@ -73,10 +74,8 @@ class MemoryStore(StoreBase):
         sweeper, self._sweeper = self._sweeper, None
         if sweeper is not None:
             sweeper.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError):
                 await sweeper
-            except asyncio.CancelledError:
-                pass
 
     async def create(self, session: Session) -> None:
         self._check_open()
@@ -121,9 +120,7 @@ class MemoryStore(StoreBase):
         self._remove(session)
         return not session.is_expired()
 
-    async def delete_by_user_key(
-        self, user_key: str, *, except_ids: Collection[str] = ()
-    ) -> int:
+    async def delete_by_user_key(self, user_key: str, *, except_ids: Collection[str] = ()) -> int:
         self._check_open()
         ids = self._by_user.get(user_key)
         if not ids:
