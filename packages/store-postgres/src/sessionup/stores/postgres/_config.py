@@ -207,6 +207,9 @@ def _conninfo(base: str, libpq: Mapping[str, object], connect_timeout: timedelta
         parsed = pg_conninfo.conninfo_to_dict(base)
     except psycopg.ProgrammingError as exc:
         raise StoreURLError(f"malformed PostgreSQL store URL: {_first_line(exc)}") from None
+    for port in str(libpq.get("port", parsed.get("port", ""))).split(","):
+        if port and not port.isdigit():
+            raise StoreURLError(f"malformed PostgreSQL store URL: port {port!r} is not a number")
     if "connect_timeout" in parsed:
         raise StoreURLError("give 'connect_timeout' as a store option, not inside the conninfo")
     encoding = libpq.get("client_encoding", parsed.get("client_encoding"))
