@@ -14,7 +14,7 @@ from typing import Any
 
 import psycopg
 import pytest
-from psycopg import sql
+from postgres_support import drop_schema
 
 from sessionup.stores.postgres import PostgresStore
 
@@ -39,11 +39,6 @@ def postgres_url() -> str:
     except psycopg.Error as exc:
         unavailable(f"PostgreSQL at {URL_VARIABLE}={url} cannot be reached: {exc}")
     return url
-
-
-def drop_schema(url: str, schema: str) -> None:
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ from typing import Any
 
 import psycopg
 import pytest
+from postgres_support import HOUR, session
 from psycopg import sql
 
 from sessionup.core import Agent, DuplicateIDError, Session, StoreClosedError, StoreError
@@ -19,8 +20,6 @@ from sessionup.stores.postgres import PostgresStore
 
 Connection = psycopg.Connection[tuple[Any, ...]]
 MakeStore = Callable[..., PostgresStore]
-
-HOUR = timedelta(hours=1)
 
 HOSTILE = [
     "*",
@@ -41,26 +40,6 @@ HOSTILE = [
     "x" * 5000,
     " ",
 ]
-
-
-def session(
-    id: str,
-    user_key: str = "alice",
-    *,
-    expires_in: timedelta = HOUR,
-    meta: dict[str, str] | None = None,
-    ip: str | None = "192.0.2.10",
-) -> Session:
-    now = datetime.now(UTC)
-    return Session(
-        id=id,
-        user_key=user_key,
-        created_at=now,
-        expires_at=now + expires_in,
-        ip=None if ip is None else ipaddress.ip_address(ip),
-        agent=Agent(os="Linux", browser="Firefox"),
-        meta=meta or {},
-    )
 
 
 def table(store: PostgresStore) -> sql.Identifier:
@@ -103,7 +82,7 @@ async def test_the_columns_have_real_types(make_store: MakeStore, sql_conn: Conn
         " WHERE table_schema = %s AND table_name = %s",
         (store.schema, store.table),
     ).fetchall()
-    types = dict(rows)
+    types: dict[str, str] = dict(rows)
     assert types["id"] == "text"
     assert types["created_at"] == types["expires_at"] == "timestamp with time zone"
     assert types["ip"] == "inet"
@@ -115,14 +94,12 @@ async def test_the_columns_have_real_types(make_store: MakeStore, sql_conn: Conn
     definitions = " ".join(d for (d,) in indexes)
     assert "(user_key)" in definitions
     assert "(expires_at)" in definitions
-    assert (
-        "PRIMARY KEY"
-        in sql_conn.execute(
-            "SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = to_regclass(%s)"
-            " AND contype = 'p'",
-            (table(store).as_string(sql_conn),),
-        ).fetchone()[0]
-    )  # type: ignore[index]
+    primary = sql_conn.execute(
+        "SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = to_regclass(%s)"
+        " AND contype = 'p'",
+        (table(store).as_string(sql_conn),),
+    ).fetchone()
+    assert primary == ("PRIMARY KEY (id)",)
 
 
 async def test_a_duplicate_live_id_is_refused_and_left_intact(make_store: MakeStore) -> None:
