@@ -42,33 +42,33 @@ class SessionMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
-        if kind == "lifespan":
-            await self._lifespan(scope, receive, send)
-            return
         if kind != "http" and kind != "websocket":
-            await self.app(scope, receive, send)
+            if kind == "lifespan":
+                await self._lifespan(scope, receive, send)
+            else:
+                await self.app(scope, receive, send)
             return
 
         manager = self.manager
         outer = scope.get(SCOPE_KEY)
-        if isinstance(outer, RequestState) and outer.manager._share_key == manager._share_key:
+        if outer is not None and outer.manager._share_key == manager._share_key:
             await self._reuse(outer, scope, receive, send)
             return
 
         try:
             state = await manager._load(scope)
         except StoreError as exc:
-            logger.error(
-                "session store failed (%s); %s", exc, "rejecting" if self.required else "no session"
-            )
-            manager._rejected(state := RequestState(manager), "store_error", scope)
+            what = "rejecting the request" if self.required else "going on without a session"
+            logger.error("session store failed, %s: %r", what, exc)
+            state = RequestState(manager, error=exc)
+            manager._rejected(state, "store_error", scope)
             if self.required:
-                await _respond_rejected(manager, exc, scope, receive, send)
+                await manager.reject(exc)(scope, receive, send)
                 return
         scope[SCOPE_KEY] = state
 
         if self.required and state.session is None:
-            await _respond_rejected(manager, Unauthorized(), scope, receive, send)
+            await manager.reject(Unauthorized(state.reason or "no_session"))(scope, receive, send)
             return
         await self.app(scope, receive, _headers_writer(state, send))
 
@@ -77,19 +77,16 @@ class SessionMiddleware:
         manager = self.manager
         session = state.session
         if self.required and session is None:
-            await _respond_rejected(manager, Unauthorized(), scope, receive, send)
+            error = state.error or Unauthorized(state.reason or "no_session")
+            await manager.reject(error)(scope, receive, send)
             return
         if (
             session is not None
             and manager.validate
             and not state.manager.validate
-            and not manager._same_client(
-                session,
-                lambda: _client_ip(manager, scope),
-                lambda: _user_agent(scope),
-            )
+            and not manager._same_client(session, _client_ip(manager, scope), _user_agent(scope))
         ) and self.required:
-            await _respond_rejected(manager, Unauthorized("mismatch"), scope, receive, send)
+            await manager.reject(Unauthorized("mismatch"))(scope, receive, send)
             return
         await self.app(scope, receive, send)
 
@@ -171,13 +168,6 @@ def _response_headers(state: RequestState, headers: Any) -> list[tuple[bytes, by
         result.append(_NO_STORE)
         result += [(b"set-cookie", c.encode("latin-1")) for c in cookies]
     return result
-
-
-async def _respond_rejected(
-    manager: Manager, error: Exception, scope: Scope, receive: Receive, send: Send
-) -> None:
-    app = manager.reject(error)
-    await app(scope, receive, send)
 
 
 def json_response(status: int, body: dict[str, str]) -> ASGIApp:

@@ -8,10 +8,12 @@ longer path decide which session is used.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from email.utils import format_datetime
+from functools import lru_cache
 from typing import Final, Literal
 
 from .errors import ConfigError
@@ -65,24 +67,31 @@ def check_cookie_options(
         )
 
 
-def read_cookie(headers: Iterable[tuple[bytes, bytes]], name: bytes) -> tuple[Outcome, bytes]:
+@lru_cache(maxsize=64)
+def cookie_pattern(name: bytes) -> re.Pattern[bytes]:
+    """The pattern finding ``name=value`` pairs of one cookie name in a Cookie header."""
+    return re.compile(rb"(?:^|;)[ \t]*" + re.escape(name) + rb"[ \t]*=([^;]*)")
+
+
+def read_cookie(
+    headers: Iterable[tuple[bytes, bytes]], name: bytes, pattern: re.Pattern[bytes] | None = None
+) -> tuple[Outcome, bytes]:
     """Find cookie ``name`` in ASGI request headers (lower-case names, raw bytes).
 
     Returns ``("ok", value)``, ``("absent", b"")`` or ``("ambiguous", b"")`` when the name
-    appears with different values. Names are compared exactly after trimming only ASCII
-    space and tab, so a name with Unicode spaces or a nameless ``=name=value`` pair never
-    matches. One pair of surrounding double quotes is removed; no unescaping is done, so a
-    value full of backslashes costs linear time and then fails the token check. Time is
-    linear in the header size.
+    appears with different values, in one header or across several. Names are compared
+    exactly, with only ASCII space and tab trimmed around them, so a name behind Unicode
+    spaces or a nameless ``=name=value`` pair never matches. One pair of surrounding double
+    quotes is removed and nothing is unescaped, so a value full of backslashes costs linear
+    time and then fails the token check. Time is linear in the size of the headers.
+    ``pattern`` is :func:`cookie_pattern` of ``name``, for callers that keep it.
     """
     found: bytes | None = None
+    finder = (pattern or cookie_pattern(name)).findall
     for key, header in headers:
-        if key != b"cookie" or name not in header:
+        if key != b"cookie":
             continue
-        for pair in header.split(b";"):
-            pair_name, sep, value = pair.partition(b"=")
-            if not sep or pair_name.strip(_OWS) != name:
-                continue
+        for value in finder(header):
             value = value.strip(_OWS)
             if len(value) >= 2 and value[0] == _QUOTE and value[-1] == _QUOTE:
                 value = value[1:-1]
@@ -116,12 +125,15 @@ def set_cookie_value(
     if domain is not None:
         parts.append(f"Domain={domain}")
     if max_age is not None:
-        seconds = max(0, int(max_age.total_seconds()))
+        # Rounded up: a cookie must not die before the session it carries.
+        seconds = max(0, math.ceil(max_age.total_seconds()))
         parts.append(f"Max-Age={seconds}")
         if now is not None:
-            parts.append(
-                f"Expires={format_datetime(now + timedelta(seconds=seconds), usegmt=True)}"
-            )
+            # HTTP dates have whole seconds: round up, for the reason above.
+            expires = now + timedelta(seconds=seconds)
+            if expires.microsecond:
+                expires += timedelta(microseconds=1_000_000 - expires.microsecond)
+            parts.append(f"Expires={format_datetime(expires, usegmt=True)}")
     if secure:
         parts.append("Secure")
     if http_only:

@@ -6,6 +6,7 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from hashlib import sha256
 from typing import TYPE_CHECKING, Any, Final
 
 from . import plugins
@@ -13,6 +14,7 @@ from .cookies import (
     SameSite,
     check_cookie_options,
     clear_cookie_value,
+    cookie_pattern,
     read_cookie,
     set_cookie_value,
 )
@@ -25,7 +27,14 @@ from .errors import (
 )
 from .identity import Network, client_ip, parse_agent, parse_networks, user_agent
 from .session import Agent, IPAddress, Session, check_meta, check_user_key
-from .tokens import MIN_TOKEN_LENGTH, checked_generator, generate_token, is_well_formed, token_to_id
+from .tokens import (
+    MIN_TOKEN_LENGTH,
+    checked_generator,
+    generate_token,
+    is_well_formed,
+    token_pattern,
+    token_to_id,
+)
 
 if TYPE_CHECKING:
     from .asgi import ASGIApp, Scope
@@ -47,8 +56,8 @@ class RequestState:
 
     manager: Manager
     session: Session | None = None
-    token: str | None = None
     reason: str | None = None
+    error: StoreError | None = None
     cookies: list[str] = field(default_factory=list)
     started: bool = False
 
@@ -136,6 +145,8 @@ class Manager:
         self._generate = generate_token if gen_id is None else checked_generator(gen_id)
         self._min_token = 43 if gen_id is None else MIN_TOKEN_LENGTH
         self._cookie_key = cookie_name.encode("ascii")
+        self._cookie_pattern = cookie_pattern(self._cookie_key)
+        self._token_shape = token_pattern(self._min_token)
         self._lifetime = expires_in or BROWSER_SESSION_LIFETIME
         self._half_idle = idle_timeout / 2 if idle_timeout is not None else None
         # Nested wrappers of managers with one cookie over one store share a request's load.
@@ -212,7 +223,7 @@ class Manager:
             client_ip(scope, self._networks) if self.with_ip else None,
             parse_agent(user_agent(scope)) if self.with_agent else Agent(),
         )
-        state.session, state.token, state.reason = session.with_current(), token, None
+        state.session, state.reason = session.with_current(), None
         state.cookies.append(self.cookie_header(token, session))
         return state.session
 
@@ -229,7 +240,7 @@ class Manager:
         """End the request's session and clear its cookie; False if it had none."""
         state = self._state(request)
         session = state.session
-        state.session = state.token = None
+        state.session = None
         state.cookies.append(self.clear_cookie_header())
         if session is None:
             return False
@@ -253,7 +264,7 @@ class Manager:
         current = self._require(request)
         state = self._state(request)
         count = await self.store.delete_by_user_key(current.user_key)
-        state.session = state.token = None
+        state.session = None
         state.cookies.append(self.clear_cookie_header())
         self._revoked(current.user_key, count, "revoke_all")
         return count
@@ -291,7 +302,7 @@ class Manager:
         except StoreError:
             await self.store.delete_by_id(session.id)
             raise
-        state.session, state.token = session.with_current(), token
+        state.session = session.with_current()
         state.cookies.append(self.cookie_header(token, session))
         self._revoked(current.user_key, 1, "rotate")
         self._created(session)
@@ -348,7 +359,7 @@ class Manager:
 
         address = ipaddress.ip_address(ip) if isinstance(ip, str) else ip
         state = RequestState(self)
-        await self._authenticate(state, token, lambda: address, lambda: user_agent or "")
+        await self._authenticate(state, token, address, user_agent or "")
         return state.session
 
     def token_from_cookie_header(self, header: str | bytes) -> str | None:
@@ -393,51 +404,60 @@ class Manager:
     # Internals -----------------------------------------------------------------------------
 
     async def _load(self, scope: Scope) -> RequestState:
-        """Read the cookie of a request and find its session; the per-request hot path."""
-        state = RequestState(self)
-        outcome, raw = read_cookie(scope["headers"], self._cookie_key)
-        if outcome == "absent":
-            return state
-        if outcome == "ambiguous":
-            self._rejected(state, "ambiguous", scope)
-            return state
-        await self._authenticate(
-            state,
-            raw.decode("latin-1"),
-            lambda: client_ip(scope, self._networks),
-            lambda: user_agent(scope),
-            scope,
-        )
-        return state
+        """Read the cookie of a request and find its session: the per-request hot path.
 
-    async def _authenticate(
-        self,
-        state: RequestState,
-        token: str,
-        get_ip: Callable[[], IPAddress | None],
-        get_agent: Callable[[], str],
-        scope: Scope | None = None,
-    ) -> None:
-        if not is_well_formed(token, self._min_token):
-            if token:
+        The common case (a well-formed cookie of a live session) runs in this one coroutine
+        with no helper calls beyond the store's; rarer branches go to helpers.
+        """
+        state = RequestState(self)
+        outcome, raw = read_cookie(scope["headers"], self._cookie_key, self._cookie_pattern)
+        if outcome != "ok":
+            if outcome == "ambiguous":
+                self._rejected(state, "ambiguous", scope)
+            return state
+        if self._token_shape.fullmatch(raw) is None:
+            if raw:
                 self._rejected(state, "malformed", scope)
-            return
-        session_id = token_to_id(token) if self.hash_ids else token
+            return state
+        session_id = sha256(raw).hexdigest() if self.hash_ids else raw.decode("ascii")
         session = await self.store.fetch_by_id(session_id)
         now = datetime.now(UTC)
         if session is None or session.expires_at <= now:
             self._rejected(state, "unknown", scope)
-            return
-        if self.validate and not self._same_client(session, get_ip, get_agent):
+            return state
+        if self.validate and not self._same_client(
+            session, client_ip(scope, self._networks), user_agent(scope)
+        ):
             self._rejected(state, "mismatch", scope)
-            return
-        half_idle = self._half_idle
-        if half_idle is not None and session.expires_at - now < half_idle:
-            session = await self._slide(session, now)
-            if session is None:
+            return state
+        if self._half_idle is not None and session.expires_at - now < self._half_idle:
+            slid = await self._slide(session, now)
+            if slid is None:
                 self._rejected(state, "unknown", scope)
-                return
-        state.session, state.token = session.with_current(), token
+                return state
+            session = slid
+        state.session = session.with_current()
+        return state
+
+    async def _authenticate(
+        self, state: RequestState, token: str, ip: IPAddress | None, agent: str
+    ) -> None:
+        """:meth:`authenticate` for a token given as a string, outside any request.
+
+        The token is checked first, then goes through :meth:`_load` in a minimal scope, so
+        both entry points apply the same rules.
+        """
+        if not isinstance(token, str) or not is_well_formed(token, self._min_token):
+            state.reason = "malformed"
+            return
+        scope: dict[str, Any] = {"headers": [], "client": None}
+        if ip is not None:
+            scope["client"] = (str(ip), 0)
+        if agent:
+            scope["headers"].append((b"user-agent", agent.encode("latin-1", "replace")))
+        scope["headers"].append((b"cookie", self._cookie_key + b"=" + token.encode("ascii")))
+        loaded = await self._load(scope)
+        state.session, state.reason = loaded.session, loaded.reason
 
     async def _slide(self, session: Session, now: datetime) -> Session | None:
         """Push an idle-timed session's expiry forward, capped at its absolute lifetime."""
@@ -449,15 +469,10 @@ class Manager:
             return None
         return replace(session, expires_at=expires_at)
 
-    def _same_client(
-        self,
-        session: Session,
-        get_ip: Callable[[], IPAddress | None],
-        get_agent: Callable[[], str],
-    ) -> bool:
-        if session.ip is not None and get_ip() != session.ip:
+    def _same_client(self, session: Session, ip: IPAddress | None, agent: str) -> bool:
+        if session.ip is not None and ip != session.ip:
             return False
-        return not (self.with_agent and parse_agent(get_agent()) != session.agent)
+        return not (self.with_agent and parse_agent(agent) != session.agent)
 
     async def _create(
         self, user_key: str, meta: Mapping[str, str], ip: IPAddress | None, agent: Agent

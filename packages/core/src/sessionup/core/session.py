@@ -85,14 +85,20 @@ class Session:
             return self
         # The fields were checked when this session was built: copy them without doing it
         # again, since this runs on every authenticated request.
-        copy = object.__new__(Session)
-        for name in _FIELDS:
-            object.__setattr__(copy, name, getattr(self, name))
-        object.__setattr__(copy, "current", current)
+        copy: Session = _new(Session)
+        _set(copy, "id", self.id)
+        _set(copy, "user_key", self.user_key)
+        _set(copy, "created_at", self.created_at)
+        _set(copy, "expires_at", self.expires_at)
+        _set(copy, "ip", self.ip)
+        _set(copy, "agent", self.agent)
+        _set(copy, "meta", self.meta)
+        _set(copy, "current", current)
         return copy
 
 
-_FIELDS: Final = ("id", "user_key", "created_at", "expires_at", "ip", "agent", "meta")
+_new = object.__new__
+_set = object.__setattr__
 
 
 def check_user_key(user_key: object) -> str:

@@ -6,6 +6,7 @@ import hashlib
 import re
 import secrets
 from collections.abc import Callable
+from functools import lru_cache
 from typing import Final
 
 from .errors import ConfigError
@@ -42,6 +43,12 @@ def id_ref(session_id: str) -> str:
 def is_well_formed(token: str, min_length: int = MIN_TOKEN_LENGTH) -> bool:
     """Whether ``token`` has a token's alphabet and length; checked before any store call."""
     return min_length <= len(token) <= MAX_TOKEN_LENGTH and _ALPHABET.fullmatch(token) is not None
+
+
+@lru_cache(maxsize=8)
+def token_pattern(min_length: int = MIN_TOKEN_LENGTH) -> re.Pattern[bytes]:
+    """A pattern that matches, as bytes, exactly the tokens :func:`is_well_formed` accepts."""
+    return re.compile(rb"[A-Za-z0-9_-]{%d,%d}" % (min_length, MAX_TOKEN_LENGTH))
 
 
 def checked_generator(gen_id: Callable[[], str]) -> Callable[[], str]:
