@@ -7,6 +7,7 @@ import sys
 from datetime import timedelta
 
 import pytest
+from pymongo import ReadPreference
 
 from sessionup.core import StoreURLError, available_stores, open_store
 from sessionup.stores.mongo import MongoStore
@@ -100,6 +101,7 @@ def test_store_options_are_type_checked() -> None:
         ("mongodb://h/" + "d" * 64, {}, "64 bytes"),
         ("mongodb://h/db?serverSelectionTimeoutMS=soon", {}, "client option rejected"),
         ("mongodb://h:99999/db", {}, "client option rejected"),
+        ("mongodb://h/db?w=0", {}, "unacknowledged"),
     ],
 )
 def test_bad_urls_and_options_raise_a_clear_error(
@@ -118,3 +120,11 @@ def test_repr_never_shows_the_password() -> None:
     store = MongoStore("mongodb://app:s3cret@h/db")
 
     assert "s3cret" not in repr(store)
+
+
+def test_sessions_are_always_read_from_the_primary() -> None:
+    store = MongoStore("mongodb://h/db?readPreference=secondaryPreferred")
+
+    assert store.client.read_preference.mode == ReadPreference.SECONDARY_PREFERRED.mode
+    assert store._docs.read_preference == ReadPreference.PRIMARY
+    assert store._raw.read_preference == ReadPreference.PRIMARY

@@ -19,7 +19,7 @@ import bson
 from bson.codec_options import CodecOptions, DatetimeConversion
 from bson.errors import BSONError
 from bson.raw_bson import RawBSONDocument
-from pymongo import ASCENDING, AsyncMongoClient
+from pymongo import ASCENDING, AsyncMongoClient, ReadPreference
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError, PyMongoError
 
@@ -99,7 +99,16 @@ class MongoStore(StoreBase):
             )
         except (PyMongoError, ValueError, TypeError) as exc:
             raise StoreURLError(f"MongoDB client option rejected: {exc}") from exc
-        database = self._client.get_database(self._settings.database, codec_options=_CODEC)
+        if not self._client.write_concern.acknowledged:
+            raise StoreURLError(
+                "option 'w=0' (unacknowledged writes) cannot be used: the store needs to know "
+                "whether a session was created, deleted or touched"
+            )
+        # Always the primary, whatever readPreference the client has: a secondary may lag,
+        # and a session revoked a moment ago must not be read back from it.
+        database = self._client.get_database(
+            self._settings.database, codec_options=_CODEC, read_preference=ReadPreference.PRIMARY
+        )
         self._docs: AsyncCollection[_Document] = database.get_collection(self._settings.collection)
         # get_collection is typed as keeping the database's document class; this one's differs.
         self._raw = cast(
