@@ -191,7 +191,11 @@ class RedisStore(StoreBase):
 
         :raises StoreURLError: for a malformed URL, an unknown option or a bad value.
         """
-        base, query = split_url_options(url)
+        if not isinstance(url, str):
+            raise StoreURLError(f"redis store URL must be a string, got {type(url).__name__}")
+        # The URL is kept as written up to its query: unix:///path must keep its slashes.
+        base = url.partition("?")[0]
+        _, query = split_url_options(url)
         both = set(query) & set(options)
         if both:
             raise StoreURLError(
