@@ -22,6 +22,7 @@ from sessionup.core import (
     StoreClosedError,
     StoreError,
 )
+from sessionup.core.session import datetime_to_micros
 from sessionup.core.tokens import id_ref
 from sessionup.stores.mongo import MongoStore
 
@@ -88,7 +89,7 @@ async def test_document_holds_bson_dates_and_exact_microseconds(
     assert isinstance(document["expires_at"], datetime)
     floor = session.expires_at.replace(microsecond=session.expires_at.microsecond // 1000 * 1000)
     assert document["expires_at"] == floor
-    assert document["expires_us"] % 1_000_000 == session.expires_at.microsecond
+    assert document["expires_us"] == datetime_to_micros(session.expires_at)
 
 
 async def test_indexes_on_user_key_and_ttl_on_expiry_exist(
