@@ -150,6 +150,25 @@ async def test_an_index_entry_whose_record_vanished_is_pruned_when_met(
     assert members == [kept.id.encode()]
 
 
+async def test_deleting_removes_index_entries_along_with_records(any_store: Factory) -> None:
+    sessions = [session() for _ in range(4)]
+    async with any_store() as store:
+        for created in sessions:
+            await store.create(created)
+        raw = raw_client(store)
+        index = store._keys.index("alice")
+
+        await store.delete_by_id(sessions[0].id)
+        after_one = await raw.zrange(index, 0, -1)
+        await store.delete_by_user_key("alice", except_ids=[sessions[1].id])
+        after_all = await raw.zrange(index, 0, -1)
+        await raw.aclose()
+
+    assert sessions[0].id.encode() not in after_one
+    assert len(after_one) == 3
+    assert after_all == [sessions[1].id.encode()]
+
+
 async def test_user_keys_and_ids_with_braces_and_globs_are_plain_data(
     any_store: Factory,
 ) -> None:

@@ -84,7 +84,6 @@ def test_a_prefix_may_hold_any_character_when_percent_encoded() -> None:
         ("redis://a:1,b:2/0", "for a Redis Cluster use redis+cluster://"),
         ("redis+cluster://a:1,b:2/3", "only database 0"),
         ("redis+cluster://a:1?db=1", "only database 0"),
-        ("redis+cluster://a:1?pool_timeout=1", "not a cluster"),
         ("redis+cluster://a:1,,b:2", "empty host"),
         ("redis://::1:6379", "must be bracketed"),
         ("unix://host/sock", "must name a socket path"),

@@ -31,12 +31,13 @@ return redis.call('ZRANGE', KEYS[1], 0, -1, 'WITHSCORES')
 """
 
 # KEYS[1] user index; ARGV pairs of id and score. Removes each id whose score is still the
-# one seen, so an entry rewritten meanwhile (a touch, a new session) is left alone.
+# one seen, so an entry rewritten meanwhile (a touch, a new session) is left alone; an empty
+# score removes the id whatever its score (its record was just deleted).
 INDEX_FORGET: Final = """
 local removed = 0
 for i = 1, #ARGV, 2 do
   local score = redis.call('ZSCORE', KEYS[1], ARGV[i])
-  if score and tonumber(score) == tonumber(ARGV[i + 1]) then
+  if score and (ARGV[i + 1] == '' or tonumber(score) == tonumber(ARGV[i + 1])) then
     removed = removed + redis.call('ZREM', KEYS[1], ARGV[i])
   end
 end

@@ -7,8 +7,10 @@ import hashlib
 import json
 import logging
 from collections.abc import Collection, Sequence
+from contextlib import AbstractAsyncContextManager, nullcontext
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from types import TracebackType
 from typing import Any, Final
 
 from redis.asyncio.retry import Retry
@@ -64,11 +66,12 @@ class RedisStore(StoreBase):
 
     :param prefix: start of every key the store writes (any characters; default
         ``"sessionup:"``). Stores with different prefixes share a server without meeting.
-    :param pool_size: most connections held open (per node, on a cluster).
+    :param pool_size: most connections held open (per node, on a cluster), and so the most
+        operations in flight at once; more wait for a free connection.
     :param socket_timeout: longest wait for one reply.
     :param connect_timeout: longest wait for a connection to be made.
     :param pool_timeout: longest wait for a free connection when all ``pool_size`` are busy
-        (one server only; a cluster client fails at once instead).
+        (default: ``connect_timeout``).
     :param retries: how many times a command that failed for a lost connection or a timeout
         is sent again, on a new connection, before the operation fails.
     :param client_name: name shown by ``CLIENT LIST``.
@@ -131,8 +134,6 @@ class RedisStore(StoreBase):
         _check_duration("connect_timeout", connect_timeout)
         if pool_timeout is not None:
             _check_duration("pool_timeout", pool_timeout)
-            if target.cluster:
-                raise StoreURLError("option 'pool_timeout' applies to one server, not a cluster")
         if type(retries) is not int or retries < 0:
             raise StoreURLError(f"option 'retries' must be an integer >= 0, got {retries!r}")
         if db is not None:
@@ -180,6 +181,9 @@ class RedisStore(StoreBase):
         self._redis: Any = None
         self._pool: Any = None
         self._opening: asyncio.Lock | None = None
+        self._gate: AbstractAsyncContextManager[Any] = (
+            _Gate(pool_size, self._pool_timeout) if target.cluster else nullcontext()
+        )
         self._closed = False
 
     @classmethod
@@ -248,36 +252,38 @@ class RedisStore(StoreBase):
         hands out its token, so a record left behind is unreachable and expires by itself.
         """
         client = await self._client()
-        key = self._keys.record(session.id)
-        value = _encode(session)
-        expiry = _ceil_ms(session.expires_at)
-        now = datetime.now(UTC)
-        try:
-            if session.expires_at <= now:
-                # Nothing to keep: an expired session does not exist. Only a clash matters.
-                if await self._live_raw(client, key, session.id) is not None:
-                    raise DuplicateIDError(id_ref(session.id))
-                return
-            written = await client.execute_command("SET", key, value, "NX", "PXAT", expiry)
-            if not written:
-                await self._replace_dead(client, key, session, value, expiry)
-            await self._index(client, key, session, value, expiry, now)
-        except _DRIVER_ERRORS as exc:
-            raise self._failure("create", exc) from exc
+        async with self._gate:
+            key = self._keys.record(session.id)
+            value = _encode(session)
+            expiry = _ceil_ms(session.expires_at)
+            now = datetime.now(UTC)
+            try:
+                if session.expires_at <= now:
+                    # Nothing to keep: an expired session does not exist. Only a clash matters.
+                    if await self._live_raw(client, key, session.id) is not None:
+                        raise DuplicateIDError(id_ref(session.id))
+                    return
+                written = await client.execute_command("SET", key, value, "NX", "PXAT", expiry)
+                if not written:
+                    await self._replace_dead(client, key, session, value, expiry)
+                await self._index(client, key, session, value, expiry, now)
+            except _DRIVER_ERRORS as exc:
+                raise self._failure("create", exc) from exc
 
     async def fetch_by_id(self, id: str) -> Session | None:
         """The live session with this id, or None (also for a record that cannot be read)."""
         client = await self._client()
-        try:
-            raw = await client.execute_command("GET", self._keys.record(id))
-        except _DRIVER_ERRORS as exc:
-            raise self._failure("fetch_by_id", exc) from exc
-        if raw is None:
-            return None
-        session = _decode(raw, id)
-        if session is None or session.expires_at <= datetime.now(UTC):
-            return None
-        return session
+        async with self._gate:
+            try:
+                raw = await client.execute_command("GET", self._keys.record(id))
+            except _DRIVER_ERRORS as exc:
+                raise self._failure("fetch_by_id", exc) from exc
+            if raw is None:
+                return None
+            session = _decode(raw, id)
+            if session is None or session.expires_at <= datetime.now(UTC):
+                return None
+            return session
 
     async def fetch_by_user_key(self, user_key: str) -> list[Session]:
         """The user's live sessions, in no particular order; an empty list if none.
@@ -286,45 +292,47 @@ class RedisStore(StoreBase):
         the way), then every record at once (one pipeline per node on a cluster).
         """
         client = await self._client()
-        now = datetime.now(UTC)
-        try:
-            entries = await self._entries(client, user_key, now)
-            if not entries:
-                return []
-            raws = await self._get_many(client, [self._keys.record(i) for i, _ in entries])
-            sessions: list[Session] = []
-            gone: list[tuple[str, bytes]] = []
-            for (sid, score), raw in zip(entries, raws, strict=True):
-                if raw is None:
-                    gone.append((sid, score))
-                    continue
-                session = _decode(raw, sid)
-                if session is None or session.user_key != user_key:
-                    continue
-                if session.expires_at > now:
-                    sessions.append(session)
-            if gone:
-                await self._forget(client, user_key, gone)
-        except _DRIVER_ERRORS as exc:
-            raise self._failure("fetch_by_user_key", exc) from exc
-        return sessions
+        async with self._gate:
+            now = datetime.now(UTC)
+            try:
+                entries = await self._entries(client, user_key, now)
+                if not entries:
+                    return []
+                raws = await self._get_many(client, [self._keys.record(i) for i, _ in entries])
+                sessions: list[Session] = []
+                gone: list[tuple[str, bytes]] = []
+                for (sid, score), raw in zip(entries, raws, strict=True):
+                    if raw is None:
+                        gone.append((sid, score))
+                        continue
+                    session = _decode(raw, sid)
+                    if session is None or session.user_key != user_key:
+                        continue
+                    if session.expires_at > now:
+                        sessions.append(session)
+                if gone:
+                    await self._forget(client, user_key, gone)
+            except _DRIVER_ERRORS as exc:
+                raise self._failure("fetch_by_user_key", exc) from exc
+            return sessions
 
     async def delete_by_id(self, id: str) -> bool:
         """Delete the session; True if a live one was deleted, False (no error) if absent."""
         client = await self._client()
-        try:
-            raw = await client.execute_command("GETDEL", self._keys.record(id))
-            if raw is None:
-                return False
-            session = _decode(raw, id)
-            if session is None:
-                return False
-            await client.execute_command(
-                "ZREM", self._keys.index(session.user_key), _member(session.id)
-            )
-        except _DRIVER_ERRORS as exc:
-            raise self._failure("delete_by_id", exc) from exc
-        return session.expires_at > datetime.now(UTC)
+        async with self._gate:
+            try:
+                raw = await client.execute_command("GETDEL", self._keys.record(id))
+                if raw is None:
+                    return False
+                session = _decode(raw, id)
+                if session is None:
+                    return False
+                await client.execute_command(
+                    "ZREM", self._keys.index(session.user_key), _member(session.id)
+                )
+            except _DRIVER_ERRORS as exc:
+                raise self._failure("delete_by_id", exc) from exc
+            return session.expires_at > datetime.now(UTC)
 
     async def delete_by_user_key(self, user_key: str, *, except_ids: Collection[str] = ()) -> int:
         """Delete the user's sessions but those in ``except_ids``; return how many live went.
@@ -335,44 +343,11 @@ class RedisStore(StoreBase):
         same moment is read again and deleted, never left behind.
         """
         client = await self._client()
-        keep = set(except_ids)
-        now = datetime.now(UTC)
-        try:
-            entries = await self._entries(client, user_key, now)
-            pending = [(sid, score) for sid, score in entries if sid not in keep]
-            count, forget = 0, []
-            for _ in range(_ATTEMPTS):
-                if not pending:
-                    break
-                raws = await self._get_many(client, [self._keys.record(i) for i, _ in pending])
-                owned: list[tuple[str, bytes, bytes, bool]] = []
-                for (sid, score), raw in zip(pending, raws, strict=True):
-                    if raw is None:
-                        forget.append((sid, score))
-                        continue
-                    session = _decode(raw, sid)
-                    if session is not None and session.user_key == user_key:
-                        owned.append((sid, score, raw, session.expires_at > now))
-                results = await _RECORD_DELETE.run_many(
-                    client, [(self._keys.record(sid), (_sha1(raw),)) for sid, _, raw, _ in owned]
-                )
-                pending = []
-                for (sid, score, _, live), result in zip(owned, results, strict=True):
-                    if result == 0:
-                        pending.append((sid, score))
-                        continue
-                    if result == 1 and live:
-                        count += 1
-                    forget.append((sid, b""))
-            if pending:
-                raise StoreError(
-                    f"delete_by_user_key gave up: {len(pending)} sessions kept changing"
-                )
-            if forget:
-                await self._forget(client, user_key, forget)
-        except _DRIVER_ERRORS as exc:
-            raise self._failure("delete_by_user_key", exc) from exc
-        return count
+        async with self._gate:
+            try:
+                return await self._delete_user(client, user_key, set(except_ids))
+            except _DRIVER_ERRORS as exc:
+                raise self._failure("delete_by_user_key", exc) from exc
 
     async def touch(self, id: str, expires_at: datetime) -> bool:
         """Move a live session's expiry to ``expires_at`` if that is later.
@@ -385,27 +360,11 @@ class RedisStore(StoreBase):
         if expires_at.tzinfo is None or expires_at.utcoffset() is None:
             raise ValueError(f"expires_at must be timezone-aware, got {expires_at!r}")
         client = await self._client()
-        key = self._keys.record(id)
-        try:
-            for _ in range(_ATTEMPTS):
-                raw = await client.execute_command("GET", key)
-                session = None if raw is None else _decode(raw, id)
-                now = datetime.now(UTC)
-                if session is None or session.expires_at <= now:
-                    return False
-                if expires_at <= session.expires_at:
-                    return True
-                moved = replace(session, expires_at=expires_at.astimezone(UTC))
-                expiry = _ceil_ms(moved.expires_at)
-                await _INDEX_ADD.run(
-                    client, self._keys.index(moved.user_key), _member(id), expiry, _floor_ms(now)
-                )
-                result = await _RECORD_REPLACE.run(client, key, _sha1(raw), _encode(moved), expiry)
-                if result != 0:
-                    return bool(result == 1)
-        except _DRIVER_ERRORS as exc:
-            raise self._failure("touch", exc) from exc
-        raise StoreError("touch gave up: the session kept changing")
+        async with self._gate:
+            try:
+                return await self._touch(client, id, expires_at.astimezone(UTC))
+            except _DRIVER_ERRORS as exc:
+                raise self._failure("touch", exc) from exc
 
     async def delete_expired(self, *, limit: int | None = None) -> int:
         """Return 0: Redis removes each record at its expiry, and index entries go when met.
@@ -488,6 +447,59 @@ class RedisStore(StoreBase):
                 f"of sessionup-store-redis reads layout {LAYOUT_VERSION}"
             )
 
+    async def _delete_user(self, client: Any, user_key: str, keep: set[str]) -> int:
+        now = datetime.now(UTC)
+        entries = await self._entries(client, user_key, now)
+        pending = [(sid, score) for sid, score in entries if sid not in keep]
+        count, forget = 0, []
+        for _ in range(_ATTEMPTS):
+            if not pending:
+                break
+            raws = await self._get_many(client, [self._keys.record(i) for i, _ in pending])
+            owned: list[tuple[str, bytes, bytes, bool]] = []
+            for (sid, score), raw in zip(pending, raws, strict=True):
+                if raw is None:
+                    forget.append((sid, score))
+                    continue
+                session = _decode(raw, sid)
+                if session is not None and session.user_key == user_key:
+                    owned.append((sid, score, raw, session.expires_at > now))
+            calls = [(self._keys.record(sid), (_sha1(raw),)) for sid, _, raw, _ in owned]
+            results = await _RECORD_DELETE.run_many(client, calls)
+            pending = []
+            for (sid, score, _, live), result in zip(owned, results, strict=True):
+                if result == 0:
+                    # Changed since it was read (a touch): read it again and delete that.
+                    pending.append((sid, score))
+                    continue
+                if result == 1 and live:
+                    count += 1
+                forget.append((sid, b""))
+        if pending:
+            raise StoreError(f"delete_by_user_key gave up: {len(pending)} sessions kept changing")
+        if forget:
+            await self._forget(client, user_key, forget)
+        return count
+
+    async def _touch(self, client: Any, id: str, expires_at: datetime) -> bool:
+        key = self._keys.record(id)
+        for _ in range(_ATTEMPTS):
+            raw = await client.execute_command("GET", key)
+            session = None if raw is None else _decode(raw, id)
+            now = datetime.now(UTC)
+            if session is None or session.expires_at <= now:
+                return False
+            if expires_at <= session.expires_at:
+                return True
+            moved = replace(session, expires_at=expires_at)
+            expiry = _ceil_ms(expires_at)
+            index = self._keys.index(moved.user_key)
+            await _INDEX_ADD.run(client, index, _member(id), expiry, _floor_ms(now))
+            result = await _RECORD_REPLACE.run(client, key, _sha1(raw), _encode(moved), expiry)
+            if result != 0:
+                return bool(result == 1)
+        raise StoreError("touch gave up: the session kept changing")
+
     async def _live_raw(self, client: Any, key: bytes, session_id: str) -> bytes | None:
         raw: bytes | None = await client.execute_command("GET", key)
         if raw is None:
@@ -562,6 +574,42 @@ class RedisStore(StoreBase):
             f"redis store {self._target.describe()}: {operation} failed: "
             f"{type(exc).__name__}: {exc}"
         )
+
+
+class _Gate:
+    """Lets at most ``size`` operations use a cluster client at once; the rest wait.
+
+    redis-py's cluster client fails a command at once when a node's connections are all in
+    use, where the one-server pool waits. Each operation holds at most one connection per
+    node at a time, so this bound keeps every node within ``pool_size`` and turns a burst
+    into a queue, as on one server.
+    """
+
+    __slots__ = ("_semaphore", "_timeout")
+
+    def __init__(self, size: int, timeout: float) -> None:
+        self._semaphore = asyncio.Semaphore(size)
+        self._timeout = timeout
+
+    async def __aenter__(self) -> None:
+        if not self._semaphore.locked():
+            await self._semaphore.acquire()
+            return
+        try:
+            async with asyncio.timeout(self._timeout):
+                await self._semaphore.acquire()
+        except TimeoutError:
+            raise StoreError(
+                f"redis store: no free cluster connection within {self._timeout:g} s"
+            ) from None
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._semaphore.release()
 
 
 def _encode(session: Session) -> bytes:
