@@ -126,18 +126,20 @@ async def ensure_layout(conn: AsyncConnection[tuple[object, ...]], names: Names)
     :raises psycopg.Error: if the database refuses a statement.
     """
     async with conn.transaction(), conn.cursor() as cur:
-        await cur.execute("SELECT pg_advisory_xact_lock(%s)", (names.lock_key(),))
-        await cur.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", (names.schema,))
+        await _execute(cur, "SELECT pg_advisory_xact_lock(%s)", (names.lock_key(),))
+        await _execute(cur, "SELECT 1 FROM pg_namespace WHERE nspname = %s", (names.schema,))
         if await cur.fetchone() is None:
-            await cur.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(names.schema)))
+            await _execute(cur, sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(names.schema)))
         if not await _exists(cur, names.layout):
-            await cur.execute(
+            await _execute(
+                cur,
                 sql.SQL(
                     "CREATE TABLE {} (table_name text PRIMARY KEY, version integer NOT NULL,"
                     " migrated_at timestamptz NOT NULL DEFAULT now())"
-                ).format(names.layout)
+                ).format(names.layout),
             )
-        await cur.execute(
+        await _execute(
+            cur,
             sql.SQL("SELECT version FROM {} WHERE table_name = %s").format(names.layout),
             (names.table,),
         )
@@ -152,7 +154,7 @@ async def ensure_layout(conn: AsyncConnection[tuple[object, ...]], names: Names)
             )
         for version in range(found + 1, LATEST_VERSION + 1):
             for statement in STEPS[version - 1](names):
-                await cur.execute(statement)
+                await _execute(cur, statement)
             logger.info(
                 "postgres store: table %s.%s migrated to layout %d",
                 names.schema,
@@ -160,7 +162,8 @@ async def ensure_layout(conn: AsyncConnection[tuple[object, ...]], names: Names)
                 version,
             )
         if found != LATEST_VERSION:
-            await cur.execute(
+            await _execute(
+                cur,
                 sql.SQL(
                     "INSERT INTO {} (table_name, version) VALUES (%s, %s) ON CONFLICT (table_name)"
                     " DO UPDATE SET version = EXCLUDED.version, migrated_at = now()"
@@ -182,7 +185,17 @@ def _check_version(found: int, names: Names) -> None:
         )
 
 
+async def _execute(
+    cur: psycopg.AsyncCursor[tuple[object, ...]],
+    query: str | sql.Composed,
+    params: tuple[object, ...] | None = None,
+) -> None:
+    # Statements run once per open: preparing them would only fill the server's cache, and
+    # behind PgBouncer could collide with another client's prepared statements.
+    await cur.execute(query, params, prepare=False)
+
+
 async def _exists(cur: psycopg.AsyncCursor[tuple[object, ...]], name: sql.Identifier) -> bool:
-    await cur.execute("SELECT to_regclass(%s) IS NOT NULL", (name.as_string(cur.connection),))
+    await _execute(cur, "SELECT to_regclass(%s) IS NOT NULL", (name.as_string(cur.connection),))
     row = await cur.fetchone()
     return bool(row and row[0])

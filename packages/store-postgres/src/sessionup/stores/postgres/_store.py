@@ -345,13 +345,14 @@ class PostgresStore(StoreBase):
         client side there. ``TimeZone`` is safe: PgBouncer tracks it per client.
         """
         if self._settings.pgbouncer:
-            await conn.execute("SELECT set_config('TimeZone', 'UTC', false)")
+            await conn.execute("SELECT set_config('TimeZone', 'UTC', false)", prepare=False)
             return
         millis = max(1, round(self._statement_seconds * 1000))
         await conn.execute(
             "SELECT set_config('TimeZone', 'UTC', false),"
             " set_config('statement_timeout', %s, false)",
             (str(millis),),
+            prepare=False,
         )
 
     async def _ensure_layout(self, conn: Connection) -> None:
@@ -367,38 +368,44 @@ class PostgresStore(StoreBase):
     ) -> T:
         """Run ``work`` on a pooled connection within bounded time; failures as StoreError.
 
-        A statement that fails because its connection died (the server restarted) makes the
-        pool check its idle connections, and, when ``retry`` is set (reads and touch, which
-        are safe to repeat), runs once more on a fresh connection.
+        A statement that fails because its connection died (the server restarted, say)
+        makes the pool check its idle connections and replace the dead ones. With ``retry``
+        (reads and touch, which are safe to repeat) the check is awaited and ``work`` runs
+        once more, so the stale connections a restart leaves behind cost no request.
         """
         if ready and not self._ready:
             await self.open()
         pool = self._pool
         if pool is None:
             raise StoreClosedError("the postgres store is closed")
-        deadline = self._connect_seconds + self._statement_seconds + _STATEMENT_GRACE
         attempts = 2 if retry else 1
-        for attempt in range(1, attempts + 1):
-            try:
-                async with asyncio.timeout(deadline):
-                    async with pool.connection(timeout=self._connect_seconds) as conn:
-                        return await work(conn)
-            except StoreError:
-                raise
-            except PoolTimeout as exc:
-                raise self._error(operation, "no connection to the server", exc) from exc
-            except TimeoutError as exc:
-                raise self._error(operation, f"no answer within {deadline:g} s", exc) from exc
-            except errors.QueryCanceled as exc:
-                raise self._error(operation, "statement timed out", exc) from exc
-            except psycopg.OperationalError as exc:
-                self._check_pool(pool)
-                if attempt < attempts:
-                    logger.info("postgres store: %s lost its connection; retrying", operation)
-                    continue
-                raise self._error(operation, "connection failed", exc) from exc
-            except psycopg.Error as exc:
-                raise self._error(operation, "the server refused it", exc) from exc
+        deadline = attempts * self._connect_seconds + self._statement_seconds + _STATEMENT_GRACE
+        try:
+            async with asyncio.timeout(deadline):
+                for attempt in range(1, attempts + 1):
+                    try:
+                        async with pool.connection(timeout=self._connect_seconds) as conn:
+                            return await work(conn)
+                    except (PoolTimeout, errors.QueryCanceled):
+                        raise
+                    except psycopg.OperationalError:
+                        if attempt == attempts:
+                            self._check_pool(pool)
+                            raise
+                        logger.info("postgres store: %s lost its connection; retrying", operation)
+                        await pool.check()
+        except StoreError:
+            raise
+        except PoolTimeout as exc:
+            raise self._error(operation, "no connection to the server", exc) from exc
+        except TimeoutError as exc:
+            raise self._error(operation, f"no answer within {deadline:g} s", exc) from exc
+        except errors.QueryCanceled as exc:
+            raise self._error(operation, "statement timed out", exc) from exc
+        except psycopg.OperationalError as exc:
+            raise self._error(operation, "connection failed", exc) from exc
+        except psycopg.Error as exc:
+            raise self._error(operation, "the server refused it", exc) from exc
         raise AssertionError("unreachable")
 
     def _error(self, operation: str, reason: str, exc: BaseException) -> StoreError:
