@@ -8,14 +8,17 @@ between two awaits; other processes on the same file see it as soon as it return
 from __future__ import annotations
 
 import asyncio
+import functools
+import ipaddress
 import json
 import logging
 import os
 import sqlite3
 import time
-from collections.abc import Collection, Iterable, Sequence
-from datetime import datetime, timedelta
-from typing import Any, Final, NoReturn
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from types import MappingProxyType
+from typing import Any, Final, NoReturn, cast
 from urllib.parse import unquote, urlsplit
 
 import aiosqlite
@@ -28,12 +31,7 @@ from sessionup.core.errors import (
     StoreURLError,
 )
 from sessionup.core.plugins import split_url_options
-from sessionup.core.session import (
-    RECORD_VERSION,
-    Session,
-    datetime_to_micros,
-    session_from_record,
-)
+from sessionup.core.session import Agent, IPAddress, Session, datetime_to_micros
 from sessionup.core.store import StoreBase, StoreTraits, coerce_options
 from sessionup.core.tokens import id_ref
 
@@ -48,6 +46,8 @@ logger = logging.getLogger(__name__)
 PURGE_BATCH: Final = 1000
 
 _MEMORY: Final = ":memory:"
+_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
+_NO_META: Final[Mapping[str, str]] = MappingProxyType({})
 _SYNCHRONOUS: Final = ("off", "normal", "full", "extra")
 _COLUMNS: Final = "id, user_key, created_at, expires_at, ip, os, browser, meta"
 # The same columns with text read as bytes: used only when a row holds invalid UTF-8.
@@ -72,28 +72,30 @@ def _micros(value: object, name: str) -> int:
 class SQLiteStore(StoreBase):
     """Sessions in a SQLite database file, through aiosqlite.
 
-    The constructor does no I/O. On :meth:`open` (or first use) the store connects, turns
-    on WAL, and creates its table with a recorded layout version if the file has none.
-    Several processes may open the same file: each sees the others' writes at once.
+        The constructor does no I/O. On :meth:`open` (or first use) the store connects, turns
+        on WAL, and creates its table with a recorded layout version if the file has none.
+        Several processes may open the same file: each sees the others' writes at once.
 
-    :param path: the database file, or ``":memory:"`` for a private database that lives as
-        long as this instance (each instance gets a new, empty one).
-    :param busy_timeout: how long a statement waits for another process's write lock
-        before failing with ``StoreError``.
-    :param timeout: the bound on any one operation, waiting included; past it the call
-        raises ``StoreError``.
-    :param synchronous: SQLite's ``synchronous`` setting: ``"normal"`` (the default; with
-        WAL a power cut may lose the last writes but never corrupts the file), ``"full"``,
-        ``"extra"`` or ``"off"``.
-    :param table: the sessions table, for sharing a database file with other data.
-    :raises ConfigError: for a bad value, naming it.
+        :param path: the database file, or ``":memory:"`` for a private database that lives as
+            long as this instance (each instance gets a new, empty one).
+        :param busy_timeout: how long a statement waits for another process's write lock
+            before failing with ``StoreError``.
+        :param timeout: the bound on any one operation, waiting included; past it the call
+            raises ``StoreError``.
+        :param synchronous: SQLite's ``synchronous`` setting: ``"normal"`` (the default; with
+            WAL a power cut may lose the last writes but never corrupts the file), ``"full"``,
+            ``"extra"`` or ``"off"``.
+        :param table: the sessions table, for sharing a database file with other data.
+        :raises ConfigError: for a bad value, naming it.
 
-    >>> import asyncio
-    >>> async def demo() -> int:
-    ...     async with SQLiteStore(":memory:") as store:
-    ...         return len(await store.fetch_by_user_key("alice"))
-    >>> asyncio.run(demo())
-    0
+        >>> import asyncio
+    import functools
+    import ipaddress
+        >>> async def demo() -> int:
+        ...     async with SQLiteStore(":memory:") as store:
+        ...         return len(await store.fetch_by_user_key("alice"))
+        >>> asyncio.run(demo())
+        0
     """
 
     traits = StoreTraits(persistent=True)
@@ -381,7 +383,9 @@ class SQLiteStore(StoreBase):
         conn = self._conn or await self._connection()
         try:
             async with asyncio.timeout(self._timeout):
-                return [tuple(row) for row in await conn.execute_fetchall(sql, params)]
+                rows = await conn.execute_fetchall(sql, params)
+                # Without a row factory, sqlite3 gives plain tuples.
+                return cast("list[tuple[Any, ...]]", rows)
         except UnicodeEncodeError:
             raise
         except sqlite3.OperationalError as exc:
@@ -415,20 +419,20 @@ class SQLiteStore(StoreBase):
         """The session a row holds, or None (logged) if it cannot be decoded."""
         sid, user_key, created_at, expires_at, ip, os_name, browser, meta = row
         try:
-            return session_from_record(
-                {
-                    "v": RECORD_VERSION,
-                    "id": sid,
-                    "user_key": user_key,
-                    "created_at": created_at,
-                    "expires_at": expires_at,
-                    "ip": ip,
-                    "os": os_name,
-                    "browser": browser,
-                    "meta": _meta(meta),
-                }
+            if type(sid) is not str or type(user_key) is not str:
+                raise ValueError("id and user_key must be text")
+            if type(created_at) is not int or type(expires_at) is not int:
+                raise ValueError("timestamps must be integers")
+            return Session(
+                id=sid,
+                user_key=user_key,
+                created_at=_EPOCH + timedelta(microseconds=created_at),
+                expires_at=_EPOCH + timedelta(microseconds=expires_at),
+                ip=None if ip is None else _ip(ip),
+                agent=_agent(os_name, browser),
+                meta=_meta(meta),
             )
-        except (ValueError, TypeError, OverflowError, OSError) as exc:
+        except (ValueError, TypeError, OverflowError) as exc:
             ref = id_ref(sid) if isinstance(sid, str) else "unreadable"
             logger.warning(
                 "sqlite store: session %s in table %s of %s cannot be decoded, "
@@ -518,12 +522,34 @@ def _text(value: bytes) -> str | bytes:
         return value
 
 
-def _meta(value: object) -> object:
+@functools.lru_cache(maxsize=4096)
+def _ip(value: object) -> IPAddress:
+    # A user's sessions mostly share a few addresses, and parsing one costs microseconds.
+    if type(value) is not str:
+        raise ValueError(f"ip column holds {type(value).__name__}, not text")
+    return ipaddress.ip_address(value)
+
+
+@functools.lru_cache(maxsize=1024)
+def _agent(os_name: object, browser: object) -> Agent:
+    if not (os_name is None or type(os_name) is str) or not (
+        browser is None or type(browser) is str
+    ):
+        raise ValueError("os and browser must be text or NULL")
+    return Agent(os=os_name, browser=browser)
+
+
+def _meta(value: object) -> Mapping[str, str]:
     if value == "{}":
-        return {}
-    if not isinstance(value, str):
+        return _NO_META
+    if type(value) is not str:
         raise ValueError(f"meta column holds {type(value).__name__}, not JSON text")
-    return json.loads(value)
+    meta = json.loads(value)
+    if type(meta) is not dict or not all(
+        type(k) is str and type(v) is str for k, v in meta.items()
+    ):
+        raise ValueError("meta must be a JSON object of strings")
+    return MappingProxyType(meta)
 
 
 async def _close_quietly(conn: aiosqlite.Connection) -> None:
