@@ -355,6 +355,29 @@ async def test_a_damaged_document_is_logged_and_skipped(
     assert f"undecodable session {id_ref('bad')}" in caplog.text
 
 
+async def test_a_damaged_document_is_not_touched(
+    store: MongoStore, sync_client: SyncClient
+) -> None:
+    await store.create(make_session())
+    collection = sync_client[store.database_name][store.collection_name]
+    collection.update_one({"_id": "s1"}, {"$set": {"ip": "not an address"}})
+    before = collection.find_one({"_id": "s1"})
+
+    touched = await store.touch("s1", datetime.now(UTC) + timedelta(days=1))
+
+    assert touched is False
+    assert collection.find_one({"_id": "s1"}) == before
+
+
+async def test_a_session_with_a_non_string_user_key_is_refused(store: MongoStore) -> None:
+    session = make_session(user_key={"$ne": ""})  # type: ignore[arg-type]
+
+    with pytest.raises(InvalidUserKeyError):
+        await store.create(session)
+
+    assert await store.fetch_by_id("s1") is None
+
+
 async def test_an_older_document_layout_is_no_session(
     store: MongoStore, sync_client: SyncClient
 ) -> None:

@@ -12,6 +12,7 @@ import asyncio
 import logging
 from collections.abc import Collection, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final, Self, cast
 
@@ -181,7 +182,8 @@ class MongoStore(StoreBase):
         :raises DuplicateIDError: if a live session has this id; it is left intact.
         """
         await self._ready_for_use()
-        _check_encodable("session id", session.id)
+        _check_encodable("session id", _checked_id(session.id))
+        _check_encodable("user key", _checked_user_key(session.user_key))
         document = session_to_document(session)
         with self._failures("create a session"):
             try:
@@ -273,22 +275,22 @@ class MongoStore(StoreBase):
         target = datetime_to_micros(expires_at)
         with self._failures("touch a session"):
             for _ in range(_TOUCH_ATTEMPTS):
-                document = await self._docs.find_one(
+                raw = await self._raw.find_one(
                     {"_id": {"$eq": id}, "expires_us": {"$gt": _now_us()}}
                 )
-                if document is None:
+                # A damaged document is no session, here as on every read.
+                session = None if raw is None else _decode(raw)
+                if session is None:
                     return False
-                current = instant(document.get("expires_us"))
-                if current is None:
-                    logger.warning("mongo store: session %s has no integer expiry", id_ref(id))
-                    return False
+                current = datetime_to_micros(session.expires_at)
                 if target <= current:
                     return True
-                replacement = {k: v for k, v in document.items() if k != "_id"}
-                replacement["expires_at"] = expires_at.astimezone(UTC)
-                replacement["expires_us"] = target
+                # The whole document is rewritten from the session, with only the expiry
+                # changed: no update operator is involved (see the README on the stand-in).
+                moved = session_to_document(replace(session, expires_at=expires_at))
+                del moved["_id"]
                 result = await self._docs.replace_one(
-                    {"_id": {"$eq": id}, "expires_us": {"$eq": current}}, replacement
+                    {"_id": {"$eq": id}, "expires_us": {"$eq": current}}, moved
                 )
                 if result.matched_count:
                     return True
