@@ -139,3 +139,13 @@ async def client_for() -> AsyncIterator[ClientFactory]:
     yield make
     for client in clients:
         await client.aclose()
+
+
+async def get_with_token(client: httpx.AsyncClient, path: str, token: str) -> httpx.Response:
+    """GET with the session cookie sent by hand.
+
+    Python's cookie jar truncates its clock to whole seconds, so it drops a cookie with a
+    short Max-Age early; tests of server-side expiry must not let the client decide.
+    """
+    client.cookies.clear()
+    return await client.get(path, headers={"cookie": f"sessionup={token}"})

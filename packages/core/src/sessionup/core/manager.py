@@ -28,6 +28,8 @@ from .errors import (
 from .identity import Network, client_ip, parse_agent, parse_networks, user_agent
 from .session import Agent, IPAddress, Session, check_meta, check_user_key
 from .tokens import (
+    DEFAULT_TOKEN_LENGTH,
+    MAX_TOKEN_LENGTH,
     MIN_TOKEN_LENGTH,
     checked_generator,
     generate_token,
@@ -143,10 +145,15 @@ class Manager:
             self.reject = reject
         self._networks: tuple[Network, ...] = parse_networks(self.trusted_proxies)
         self._generate = generate_token if gen_id is None else checked_generator(gen_id)
-        self._min_token = 43 if gen_id is None else MIN_TOKEN_LENGTH
+        # Tokens of the default generator have one length; a custom one may vary.
+        self._token_lengths = (
+            (DEFAULT_TOKEN_LENGTH, DEFAULT_TOKEN_LENGTH)
+            if gen_id is None
+            else (MIN_TOKEN_LENGTH, MAX_TOKEN_LENGTH)
+        )
         self._cookie_key = cookie_name.encode("ascii")
         self._cookie_pattern = cookie_pattern(self._cookie_key)
-        self._token_shape = token_pattern(self._min_token)
+        self._token_shape = token_pattern(*self._token_lengths)
         self._lifetime = expires_in or BROWSER_SESSION_LIFETIME
         self._half_idle = idle_timeout / 2 if idle_timeout is not None else None
         # Nested wrappers of managers with one cookie over one store share a request's load.
@@ -370,7 +377,7 @@ class Manager:
         if outcome != "ok":
             return None
         token = value.decode("latin-1")
-        return token if is_well_formed(token, self._min_token) else None
+        return token if is_well_formed(token, *self._token_lengths) else None
 
     def cookie_header(self, token: str, session: Session) -> str:
         """The ``Set-Cookie`` value carrying ``token`` for ``session``."""
@@ -447,8 +454,8 @@ class Manager:
         The token is checked first, then goes through :meth:`_load` in a minimal scope, so
         both entry points apply the same rules.
         """
-        if not isinstance(token, str) or not is_well_formed(token, self._min_token):
-            state.reason = "malformed"
+        if not isinstance(token, str) or not is_well_formed(token, *self._token_lengths):
+            self._rejected(state, "malformed", None)
             return
         scope: dict[str, Any] = {"headers": [], "client": None}
         if ip is not None:

@@ -15,6 +15,8 @@ from .errors import ConfigError
 TOKEN_BYTES: Final = 32
 #: Shortest token accepted from a custom generator: 22 base64url characters hold 128 bits.
 MIN_TOKEN_LENGTH: Final = 22
+#: Length of a default token.
+DEFAULT_TOKEN_LENGTH: Final = 43
 #: Longest token accepted, from a generator or a cookie.
 MAX_TOKEN_LENGTH: Final = 256
 
@@ -40,15 +42,19 @@ def id_ref(session_id: str) -> str:
     return hashlib.sha256(session_id.encode("utf-8", "surrogatepass")).hexdigest()[:12]
 
 
-def is_well_formed(token: str, min_length: int = MIN_TOKEN_LENGTH) -> bool:
+def is_well_formed(
+    token: str, min_length: int = MIN_TOKEN_LENGTH, max_length: int = MAX_TOKEN_LENGTH
+) -> bool:
     """Whether ``token`` has a token's alphabet and length; checked before any store call."""
-    return min_length <= len(token) <= MAX_TOKEN_LENGTH and _ALPHABET.fullmatch(token) is not None
+    return min_length <= len(token) <= max_length and _ALPHABET.fullmatch(token) is not None
 
 
 @lru_cache(maxsize=8)
-def token_pattern(min_length: int = MIN_TOKEN_LENGTH) -> re.Pattern[bytes]:
-    """A pattern that matches, as bytes, exactly the tokens :func:`is_well_formed` accepts."""
-    return re.compile(rb"[A-Za-z0-9_-]{%d,%d}" % (min_length, MAX_TOKEN_LENGTH))
+def token_pattern(
+    min_length: int = MIN_TOKEN_LENGTH, max_length: int = MAX_TOKEN_LENGTH
+) -> re.Pattern[bytes]:
+    """A pattern matching, as bytes, tokens of the token alphabet within these lengths."""
+    return re.compile(rb"[A-Za-z0-9_-]{%d,%d}" % (min_length, max_length))
 
 
 def checked_generator(gen_id: Callable[[], str]) -> Callable[[], str]:
