@@ -180,7 +180,7 @@ async def test_lifecycle_hooks_see_created_revoked_and_rejected() -> None:
     plugins.register(recorder)
     try:
         manager = Manager(MemoryStore(), expires_in=timedelta(hours=1))
-        token, session = await manager.issue("alice")
+        await manager.issue("alice")
         await manager.authenticate("A" * 43)
         await manager.authenticate("bad!")
         await manager.revoke_by_user_key("alice")

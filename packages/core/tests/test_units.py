@@ -207,9 +207,9 @@ def test_coerce_options_converts_and_names_bad_ones() -> None:
     }
     with pytest.raises(StoreURLError, match="unknown option 'colour'"):
         coerce_options("x", {"colour": "red"}, spec)
-    with pytest.raises(StoreURLError, match="'size'.*int"):
+    with pytest.raises(StoreURLError, match=r"'size'.*int"):
         coerce_options("x", {"size": "many"}, spec)
-    with pytest.raises(StoreURLError, match="'size'.*int"):
+    with pytest.raises(StoreURLError, match=r"'size'.*int"):
         coerce_options("x", {"size": True}, spec)
     with pytest.raises(StoreURLError, match="'fast'"):
         coerce_options("x", {"fast": "perhaps"}, spec)
