@@ -38,6 +38,9 @@ _RECONNECT_TIMEOUT: Final = 15.0
 # before the client gives up on a statement.
 _STATEMENT_GRACE: Final = 1.0
 
+# What an inet column holding a single address loads as (a prefix gives an Interface).
+_ADDRESS_TYPES: Final = (ipaddress.IPv4Address, ipaddress.IPv6Address)
+
 #: The URL schemes this store answers to.
 SCHEMES: Final = ("postgresql", "postgres")
 
@@ -432,14 +435,10 @@ class PostgresStore(StoreBase):
         """Build a session from a row; log and return None for one that does not fit."""
         sid, user_key, created_at, expires_at, ip, agent_os, agent_browser, meta = row
         try:
-            if isinstance(ip, (ipaddress.IPv4Interface, ipaddress.IPv6Interface)):
-                raise ValueError(f"ip holds a network prefix: {ip}")
-            if ip is not None and not isinstance(
-                ip, (ipaddress.IPv4Address, ipaddress.IPv6Address)
-            ):
-                raise ValueError(f"ip is {type(ip).__name__}")
-            if not isinstance(meta, dict) or not all(
-                isinstance(k, str) and isinstance(v, str) for k, v in meta.items()
+            if ip is not None and type(ip) not in _ADDRESS_TYPES:
+                raise ValueError(f"ip is {type(ip).__name__}, not a single address")
+            if type(meta) is not dict or not all(
+                type(k) is str and type(v) is str for k, v in meta.items()
             ):
                 raise ValueError("meta is not an object of strings")
             return Session(
