@@ -174,7 +174,7 @@ def format_table(headers: Sequence[str], rows: Sequence[Sequence[str]], width: i
 def _fit(text: str, width: int) -> str:
     if len(text) <= width:
         return text.ljust(width)
-    return text[: width - 1] + "…"
+    return (text[: width - 1].rstrip() + "…").ljust(width)
 
 
 def _terminal_width() -> int:
