@@ -43,9 +43,10 @@ class ContractBase:
         instance wrote another can read (for persistent stores). The fixture owns that data
         and removes it in its teardown; the suite opens, uses and closes the instances.
         """
-        raise pytest.UsageError(
+        pytest.fail(
             f"{type(self).__name__} must override the store_factory fixture: return a "
-            "zero-argument callable that builds a new, unopened store"
+            "zero-argument callable that builds a new, unopened store",
+            pytrace=False,
         )
 
     @pytest.fixture

@@ -63,6 +63,7 @@ class ConcurrencyContract(ContractBase):
         doomed_user_sessions = [make_session(names.id(), doomed_user) for _ in range(30)]
         created = await _all_at_once(store.create(s) for s in [*first, *doomed_user_sessions])
         _no_errors(created, "creates")
+        await self._check_survivors(store, users, first, "concurrent creates")
 
         deleted, touched, untouched = first[0::3], first[1::3], first[2::3]
         later = {s.id: s.expires_at + 2 * HOUR for s in touched}
@@ -90,7 +91,8 @@ class ConcurrencyContract(ContractBase):
             "delete_by_user_key running among other calls must count the user's 30 sessions, "
             f"got {results[-1]!r}"
         )
-        await self._check_survivors(store, users, [*touched, *untouched, *newcomers])
+        survivors = [*touched, *untouched, *newcomers]
+        await self._check_survivors(store, users, survivors, "concurrent writes")
         for session in deleted:
             await check_absent(store, session.id, "was deleted while others wrote")
         for session in touched:
@@ -102,22 +104,20 @@ class ConcurrencyContract(ContractBase):
         )
 
     async def _check_survivors(
-        self, store: Store, users: list[str], survivors: list[Session]
+        self, store: Store, users: list[str], survivors: list[Session], what: str
     ) -> None:
         for user_key in users:
             expected = {s.id for s in survivors if s.user_key == user_key}
             listed = await ids_of_user(store, user_key)
             lost, resurrected = expected - listed, listed - expected
             assert listed == expected, (
-                f"after concurrent writes, {user_key!r} has {len(listed)} sessions listed, "
+                f"after {what}, {user_key!r} has {len(listed)} sessions listed, "
                 f"{len(expected)} expected: lost {describe(lost)}, "
                 f"resurrected {describe(resurrected)}"
             )
         for session in survivors:
             got = await store.fetch_by_id(session.id)
-            assert got is not None, (
-                f"fetch_by_id lost a session written concurrently ({session.id})"
-            )
+            assert got is not None, f"after {what}, fetch_by_id lost session {session.id}"
 
     @contract_test
     async def test_concurrent_creates_of_one_id_admit_exactly_one(

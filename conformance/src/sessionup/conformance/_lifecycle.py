@@ -214,7 +214,13 @@ class LifecycleContract(ContractBase):
             pytest.skip("no dead_store_factory fixture (nor --sessionup-dead-store URL) given")
         started = time.monotonic()
 
-        dead = dead_store_factory()
+        try:
+            dead = dead_store_factory()
+        except Exception as exc:
+            raise AssertionError(
+                f"building a store for a dead backend raised {type(exc).__name__}: {exc}; "
+                "constructors do no I/O"
+            ) from exc
         elapsed = time.monotonic() - started
 
         assert elapsed < 1.0, f"building a store took {elapsed:.2f} s: constructors do no I/O"
@@ -240,7 +246,10 @@ class LifecycleContract(ContractBase):
     ) -> str | None:
         """One call on a fresh store whose backend is down; what went wrong, if anything."""
         limit = self.dead_store_timeout
-        dead = factory()
+        try:
+            dead = factory()
+        except Exception as exc:
+            return f"building the store for {method} raised {type(exc).__name__}: {exc}"
         problem = None
         try:
             async with asyncio.timeout(limit) as deadline:

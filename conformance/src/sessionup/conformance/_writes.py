@@ -53,13 +53,17 @@ class WriteContract(ContractBase):
         await store.create(session)
 
         earlier = await store.touch(session.id, session.expires_at - HOUR)
+        after_earlier = await store.fetch_by_id(session.id)
         same = await store.touch(session.id, session.expires_at)
+        after_same = await store.fetch_by_id(session.id)
 
         check_bool(earlier, True, "touch of a live session with an earlier expiry")
         check_bool(same, True, "touch of a live session with its own expiry")
-        got = await store.fetch_by_id(session.id)
-        assert got is not None, "fetch_by_id lost a session that was touched"
-        check_datetime(got.expires_at, session.expires_at, traits, "expires_at after touch earlier")
+        for got, call in ((after_earlier, "an earlier expiry"), (after_same, "its own expiry")):
+            assert got is not None, f"fetch_by_id lost a session touched with {call}"
+            check_datetime(
+                got.expires_at, session.expires_at, traits, f"expires_at after touch with {call}"
+            )
 
     @contract_test
     async def test_touch_changes_nothing_but_the_expiry(

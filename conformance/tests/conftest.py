@@ -1,0 +1,3 @@
+"""The plugin's own tests drive inner pytest runs with pytester."""
+
+pytest_plugins = ["pytester"]
