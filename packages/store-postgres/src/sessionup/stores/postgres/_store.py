@@ -7,6 +7,7 @@ import ipaddress
 import logging
 from collections.abc import Awaitable, Callable, Collection, Mapping
 from datetime import UTC, datetime, timedelta
+from types import MappingProxyType
 from typing import Any, Final, TypeVar
 
 import psycopg
@@ -448,7 +449,7 @@ class PostgresStore(StoreBase):
                 expires_at=expires_at,
                 ip=ip,
                 agent=Agent(os=agent_os, browser=agent_browser),
-                meta=meta,
+                meta=MappingProxyType(meta),
             )
         except (TypeError, ValueError) as exc:
             logger.warning(
