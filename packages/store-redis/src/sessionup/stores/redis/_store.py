@@ -15,7 +15,9 @@ from typing import Any, Final
 
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisClusterException, RedisError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from sessionup.core.errors import DuplicateIDError, StoreClosedError, StoreError, StoreURLError
 from sessionup.core.plugins import split_url_options
 from sessionup.core.session import (
@@ -171,6 +173,8 @@ class RedisStore(StoreBase):
             "socket_connect_timeout": connect_timeout.total_seconds(),
             "client_name": client_name,
             "retry": Retry(ExponentialBackoff(cap=0.2, base=0.01), retries),
+            # Named as well as given to Retry: redis-py 5 retries only errors listed here.
+            "retry_on_error": [RedisConnectionError, RedisTimeoutError],
         }
         if target.tls:
             self._connection.update(
