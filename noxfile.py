@@ -69,6 +69,7 @@ def core(session: nox.Session) -> None:
         "--doctest-modules",
         "packages/core/src/sessionup",
         "--ignore=packages/core/src/sessionup/core/demo",
+        "--ignore=packages/core/tests/cli",
         *session.posargs,
     )
 
@@ -91,3 +92,20 @@ if CONFORMANCE:
         if EXAMPLE_STORE.exists():
             session.install("-e", str(EXAMPLE_STORE))
             session.run("pytest", str(EXAMPLE_STORE / "tests"), *session.posargs)
+
+
+@nox.session
+def cli(session: nox.Session) -> None:
+    """The command line, the demo app and its browser test (Debian's Chromium, no download)."""
+    session.install(
+        "-e", "packages/core[demo,test]", "-e", "packages/store-sqlite", "-e", "conformance",
+        "playwright",
+    )
+    session.run("pytest", "packages/core/tests/cli", *session.posargs)
+
+
+@nox.session(default=False)
+def demo(session: nox.Session) -> None:
+    """Run the demo app on a SQLite file: ``python -m nox -s demo -- --port 8000``."""
+    session.install("-e", "packages/core[demo]", "-e", "packages/store-sqlite")
+    session.run("sessionup", "demo", *session.posargs)
