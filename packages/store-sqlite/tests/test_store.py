@@ -187,7 +187,9 @@ async def test_delete_expired_without_a_limit_works_through_every_batch(
     past = datetime_to_micros(datetime.now(UTC)) - 1_000_000
     rows = [(f"old-{i}", "u", past, past, None, None, None, "{}") for i in range(PURGE_BATCH + 7)]
     with raw(db_path) as conn:
+        conn.execute("BEGIN")
         conn.executemany("INSERT INTO sessionup_sessions VALUES (?,?,?,?,?,?,?,?)", rows)
+        conn.execute("COMMIT")
 
     assert await store.delete_expired() == PURGE_BATCH + 7
 
@@ -378,7 +380,7 @@ async def test_a_store_closed_before_use_never_opens(db_path: Path):
 
 
 async def test_an_unopenable_file_raises_store_error_with_the_cause(tmp_path: Path):
-    store = SQLiteStore(tmp_path / "missing-dir" / "sessions.db")
+    store = SQLiteStore(tmp_path)
 
     with pytest.raises(StoreError, match="cannot open") as caught:
         await store.open()
@@ -388,6 +390,16 @@ async def test_an_unopenable_file_raises_store_error_with_the_cause(tmp_path: Pa
     # aiosqlite's worker thread reports its own shutdown to the loop just after a failed
     # connect; give it that moment so it does not find the test's loop closed.
     await asyncio.sleep(0.05)
+
+
+async def test_a_missing_folder_is_named_in_the_error(tmp_path: Path):
+    store = SQLiteStore(tmp_path / "missing-dir" / "sessions.db")
+
+    with pytest.raises(StoreError, match="missing-dir does not exist") as caught:
+        await store.fetch_by_id("x")
+
+    assert isinstance(caught.value.__cause__, FileNotFoundError)
+    await store.close()
 
 
 async def test_a_write_lock_held_elsewhere_fails_within_the_busy_timeout(

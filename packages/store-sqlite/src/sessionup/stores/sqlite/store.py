@@ -8,6 +8,7 @@ between two awaits; other processes on the same file see it as soon as it return
 from __future__ import annotations
 
 import asyncio
+import errno
 import functools
 import ipaddress
 import json
@@ -358,6 +359,14 @@ class SQLiteStore(StoreBase):
             return self._conn
 
     async def _connect(self) -> aiosqlite.Connection:
+        if self._path != _MEMORY:
+            # Caught here for a clearer message than SQLite's "unable to open database file".
+            folder = await asyncio.to_thread(_missing_folder, self._path)
+            if folder is not None:
+                missing = FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), folder)
+                raise StoreError(
+                    f"cannot open the sqlite store on {self._path}: folder {folder} does not exist"
+                ) from missing
         conn: aiosqlite.Connection | None = None
         try:
             async with asyncio.timeout(self._timeout):
@@ -550,6 +559,12 @@ def _meta(value: object) -> Mapping[str, str]:
     ):
         raise ValueError("meta must be a JSON object of strings")
     return MappingProxyType(meta)
+
+
+def _missing_folder(path: str) -> str | None:
+    """The folder that should hold ``path`` if it does not exist, else None."""
+    folder = os.path.dirname(os.path.abspath(path))
+    return None if os.path.isdir(folder) else folder
 
 
 async def _close_quietly(conn: aiosqlite.Connection) -> None:
