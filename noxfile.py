@@ -52,7 +52,7 @@ def lint(session: nox.Session) -> None:
 @nox.session
 def typecheck(session: nox.Session) -> None:
     """mypy --strict over every package's source, all installed side by side."""
-    session.install("mypy>=1.13", *_base())
+    session.install("mypy>=1.13", *_base(), "-e", "packages/core[demo,test]")
     for folder in STORES:
         session.install("-e", f"{folder}[test]")
     sources = [f"{p}/src" for p in PACKAGES]
@@ -98,7 +98,12 @@ if CONFORMANCE:
 def cli(session: nox.Session) -> None:
     """The command line, the demo app and its browser test (Debian's Chromium, no download)."""
     session.install(
-        "-e", "packages/core[demo,test]", "-e", "packages/store-sqlite", "-e", "conformance",
+        "-e",
+        "packages/core[demo,test]",
+        "-e",
+        "packages/store-sqlite",
+        "-e",
+        "conformance",
         "playwright",
     )
     session.run("pytest", "packages/core/tests/cli", *session.posargs)
