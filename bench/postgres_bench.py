@@ -55,7 +55,7 @@ def populate(url: str, table: sql.Identifier, start: int, stop: int) -> float:
             ).format(table),
             (start, stop - 1),
         )
-        conn.execute(sql.SQL("ANALYZE {}").format(table))
+        conn.execute(sql.SQL("VACUUM (ANALYZE) {}").format(table))
     return time.perf_counter() - began
 
 
@@ -72,7 +72,7 @@ def add_users(url: str, table: sql.Identifier) -> None:
                 ).format(table),
                 (count, count, count),
             )
-        conn.execute(sql.SQL("ANALYZE {}").format(table))
+        conn.execute(sql.SQL("VACUUM (ANALYZE) {}").format(table))
 
 
 def sample_ids(url: str, table: sql.Identifier, size: int, count: int) -> list[str]:
@@ -131,7 +131,8 @@ async def bench(url: str, rounds: int, calls: int) -> list[str]:
     store = PostgresStore.from_url(url, schema=schema, min_size=1, max_size=1)
     table = sql.Identifier(schema, "sessionup_sessions")
     lines = [
-        f"rounds: {rounds} (median shown), calls per round: {calls}, one pooled connection",
+        f"rounds: {rounds} (median shown), calls per round: {calls}, one pooled connection,"
+        f" load average at start {os.getloadavg()[0]:.1f}",
         "",
         "| rows in table | contender | µs per call |",
         "| ---: | --- | ---: |",
