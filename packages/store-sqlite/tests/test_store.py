@@ -392,6 +392,18 @@ async def test_an_unopenable_file_raises_store_error_with_the_cause(tmp_path: Pa
     await asyncio.sleep(0.05)
 
 
+async def test_a_file_that_is_not_a_database_raises_store_error(tmp_path: Path):
+    path = tmp_path / "notes.txt"
+    path.write_bytes(b"these are not the sessions you are looking for" * 100)
+    store = SQLiteStore(path)
+
+    with pytest.raises(StoreError, match="cannot open") as caught:
+        await store.open()
+
+    assert isinstance(caught.value.__cause__, sqlite3.DatabaseError)
+    await store.close()
+
+
 async def test_a_missing_folder_is_named_in_the_error(tmp_path: Path):
     store = SQLiteStore(tmp_path / "missing-dir" / "sessions.db")
 
