@@ -3,19 +3,11 @@
 from __future__ import annotations
 
 import secrets
-import subprocess
 from collections.abc import Callable, Iterator
 
 import pytest
 import redis
-from redis_servers import (
-    REDIS_URL,
-    RedisProcess,
-    delete_prefix,
-    free_port,
-    redis_binary,
-    unavailable,
-)
+from redis_servers import REDIS_URL, RedisProcess, delete_prefix, start_cluster, unavailable
 
 from sessionup.stores.redis import RedisStore
 
@@ -43,40 +35,10 @@ def prefix() -> str:
 @pytest.fixture(scope="session")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[RedisProcess]]:
     """A Redis Cluster of three masters and no replicas, started for this test session."""
-    folder = tmp_path_factory.mktemp("redis-cluster")
-    nodes: list[RedisProcess] = []
-    try:
-        for n in range(3):
-            port = free_port()
-            node = RedisProcess(
-                folder / str(n),
-                port,
-                "--cluster-enabled",
-                "yes",
-                "--cluster-config-file",
-                "nodes.conf",
-                "--cluster-node-timeout",
-                "2000",
-            )
-            node.start()
-            nodes.append(node)
-        create = [redis_binary("redis-cli"), "--cluster", "create"]
-        create += [f"127.0.0.1:{node.port}" for node in nodes]
-        create += ["--cluster-replicas", "0", "--cluster-yes"]
-        done = subprocess.run(create, capture_output=True, timeout=60, check=False)
-        if done.returncode != 0:
-            raise RuntimeError(
-                f"redis-cli --cluster create failed: {done.stdout!r} {done.stderr!r}"
-            )
-        for node in nodes:
-            node.wait_until(
-                lambda c: b"cluster_state:ok" in c.execute_command("CLUSTER", "INFO"),
-                "reported cluster_state:ok",
-            )
-        yield nodes
-    finally:
-        for node in nodes:
-            node.stop()
+    nodes = start_cluster(tmp_path_factory.mktemp("redis-cluster"))
+    yield nodes
+    for node in nodes:
+        node.stop()
 
 
 @pytest.fixture(scope="session")

@@ -118,3 +118,47 @@ class RedisProcess:
             if time.monotonic() > deadline:
                 raise RuntimeError(f"redis-server on port {self.port} never {what}")
             time.sleep(0.05)
+
+
+def start_cluster(folder: Path, masters: int = 3) -> list[RedisProcess]:
+    """Start ``masters`` cluster-enabled servers and join them into one cluster.
+
+    Returns once every node reports ``cluster_state:ok``; stops what it started on failure.
+    """
+    nodes: list[RedisProcess] = []
+    try:
+        for n in range(masters):
+            node = RedisProcess(
+                folder / str(n),
+                free_port(),
+                "--cluster-enabled",
+                "yes",
+                "--cluster-config-file",
+                "nodes.conf",
+                "--cluster-node-timeout",
+                "2000",
+            )
+            node.start()
+            nodes.append(node)
+        create = [redis_binary("redis-cli"), "--cluster", "create"]
+        create += [f"127.0.0.1:{node.port}" for node in nodes]
+        create += ["--cluster-replicas", "0", "--cluster-yes"]
+        done = subprocess.run(create, capture_output=True, timeout=60, check=False)
+        if done.returncode != 0:
+            output = (done.stdout + done.stderr).decode(errors="replace")
+            raise RuntimeError(f"redis-cli --cluster create failed: {output}")
+        for node in nodes:
+            node.wait_until(
+                lambda c: b"cluster_state:ok" in c.execute_command("CLUSTER", "INFO"),
+                "reported cluster_state:ok",
+            )
+    except BaseException:
+        for node in nodes:
+            node.stop()
+        raise
+    return nodes
+
+
+def cluster_url(nodes: list[RedisProcess]) -> str:
+    """The URL of a cluster, naming two of its nodes as seeds."""
+    return "redis+cluster://" + ",".join(f"127.0.0.1:{node.port}" for node in nodes[:2])

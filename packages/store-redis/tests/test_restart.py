@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 import pytest_asyncio
-from redis_servers import RedisProcess, free_port
+from redis_servers import RedisProcess, cluster_url, free_port, start_cluster
 
 from sessionup.core import Manager, Session, StoreError
 from sessionup.stores.redis import RedisStore
@@ -124,3 +124,54 @@ async def test_a_restart_while_idle_goes_unnoticed(server: RedisProcess, store: 
 
     # The pooled connections are dead; the driver's one retry uses a new one.
     assert await store.fetch_by_id("kept") == kept
+
+
+@pytest.fixture
+def own_cluster(tmp_path: Path) -> Iterator[list[RedisProcess]]:
+    """A cluster of this test's own, since the test takes one of its masters down."""
+    nodes = start_cluster(tmp_path / "cluster")
+    yield nodes
+    for node in nodes:
+        node.stop()
+
+
+async def test_a_cluster_master_going_down_fails_in_bounded_time_and_comes_back(
+    own_cluster: list[RedisProcess],
+) -> None:
+    now = datetime.now(UTC)
+    sessions = [
+        Session(id=f"s{i}", user_key="alice", created_at=now, expires_at=now + timedelta(hours=1))
+        for i in range(30)
+    ]
+    store = RedisStore(cluster_url(own_cluster), connect_timeout=TIMEOUT, socket_timeout=TIMEOUT)
+    for created in sessions:
+        await store.create(created)
+    lost = own_cluster[2]
+    with lost.client() as client:
+        client.save()
+    lost.stop()
+
+    outcomes = []
+    for created in sessions:
+        started = time.monotonic()
+        try:
+            outcomes.append(await store.fetch_by_id(created.id) == created)
+        except StoreError:
+            outcomes.append(False)
+        assert time.monotonic() - started < BOUND, "fetch_by_id took too long with a master down"
+    started = time.monotonic()
+    with pytest.raises(StoreError):
+        await store.fetch_by_user_key("alice")
+    assert time.monotonic() - started < BOUND
+    assert not all(outcomes), "no session lived on the stopped master: the test proves nothing"
+
+    lost.start()
+    for node in own_cluster:
+        node.wait_until(
+            lambda c: b"cluster_state:ok" in c.execute_command("CLUSTER", "INFO"),
+            "reported cluster_state:ok after the restart",
+        )
+    listed = await store.fetch_by_user_key("alice")
+    await store.close()
+
+    assert sorted(s.id for s in listed) == sorted(s.id for s in sessions)
