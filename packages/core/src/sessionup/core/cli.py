@@ -70,6 +70,7 @@ DEFAULT_BATCH: Final = 1000
 SHORT_ID: Final = 12
 
 _PROG: Final = "sessionup"
+_CONFORMANCE_MODULES: Final = ("sessionup", "sessionup.conformance")
 # Query options whose values must never reach a terminal or a log.
 _SECRET_OPTIONS: Final = ("pass", "secret", "token", "key")
 
@@ -428,7 +429,7 @@ def _report_check(result: CheckResult, *, json_output: bool) -> None:
     if result.ok:
         print(f"ok: create, fetch and delete of a probe session took {result.round_trip_ms:.2f} ms")
     else:
-        print(f"{_PROG}: {printable(result.error or '')}", file=sys.stderr)
+        print(f"{_PROG} check: {printable(result.error or '')}", file=sys.stderr)
 
 
 def _ms(value: float | None) -> float | None:
@@ -593,7 +594,7 @@ def cmd_conformance(args: argparse.Namespace) -> int:
     try:
         conformance = importlib.import_module("sessionup.conformance")
     except ImportError as exc:
-        if importlib.util.find_spec("sessionup.conformance") is None:
+        if isinstance(exc, ModuleNotFoundError) and exc.name in _CONFORMANCE_MODULES:
             raise UsageError(
                 "the conformance suite is not installed; "
                 'install it with: pip install "sessionup[conformance]"'
@@ -741,8 +742,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``sessionup`` command with ``argv`` (default: ``sys.argv[1:]``).
 
-    :return: the exit status (see the module docstring); usage errors found by the argument
-        parser exit through :class:`SystemExit` with status 2.
+    :return: the exit status (see the module docstring); nothing is raised for a usage
+        error, which is reported on stderr and returns 2.
     """
     parser = build_parser()
     args = list(sys.argv[1:] if argv is None else argv)
@@ -752,10 +753,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     if "--" in args:
         cut = args.index("--")
         args, passed = args[:cut], args[cut + 1 :]
-    namespace = parser.parse_args(args)
+    try:
+        namespace = parser.parse_args(args)
+    except SystemExit as exc:
+        # --help, --version and usage errors: argparse has already written its output.
+        return exc.code if isinstance(exc.code, int) else EXIT_USAGE
     if passed:
         if namespace.command != "conformance":
-            parser.error("'--' is only understood by the conformance command")
+            print(
+                f"{_PROG} {namespace.command}: error: '--' is only understood by "
+                f"{_PROG} conformance (see: {_PROG} {namespace.command} --help)",
+                file=sys.stderr,
+            )
+            return EXIT_USAGE
         namespace.pytest_args = [*namespace.pytest_args, *passed]
     handler: Callable[[argparse.Namespace], int] = namespace.handler
     try:
