@@ -1,7 +1,9 @@
 """The Redis store beside bare redis-py and beside starsessions, on one Redis server.
 
-Run: ``python bench/redis_bench.py [--url redis://127.0.0.1:6379/0] [--rounds 7]``
+Run: ``python bench/redis_bench.py [--url redis://127.0.0.1:6379/0] [--rounds 7] [--cluster]``
 (needs ``sessionup[redis]``, ``hiredis`` optional, and ``starsessions`` for its column).
+``--cluster`` also starts a local three-master Redis Cluster from the installed
+``redis-server`` and measures the store's reads on it.
 
 Each figure is the median over interleaved rounds of the mean time per call, sequential
 calls on one event loop, so it reads as latency on an idle server. Every contender uses
@@ -108,7 +110,7 @@ async def answer(send: Any, body: bytes) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
-async def bench_fetch(store: RedisStore, bare: aioredis.Redis, calls: int, rounds: int) -> Any:
+async def bench_fetch(store: RedisStore, bare: Any, calls: int, rounds: int) -> dict[str, float]:
     session = make_session("bench-fetch")
     await store.create(session)
     key = store._keys.record(session.id)
@@ -231,6 +233,7 @@ async def main() -> None:
     parser.add_argument("--url", default="redis://127.0.0.1:6379/0")
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--calls", type=int, default=2000)
+    parser.add_argument("--cluster", action="store_true", help="also measure on a local cluster")
     args = parser.parse_args()
 
     prefix = f"sessionup-bench:{secrets.token_hex(4)}:"
@@ -248,11 +251,39 @@ async def main() -> None:
         await store.close()
         await bare.aclose()
 
-    info = f"redis-py {aioredis.__version__ if hasattr(aioredis, '__version__') else ''}"
-    print(f"{args.rounds} interleaved rounds, median; {info}")
+    import redis
+
+    try:
+        import hiredis  # noqa: F401
+
+        parser_name = "hiredis"
+    except ImportError:
+        parser_name = "pure-Python parser"
+    print(f"{args.rounds} interleaved rounds, median; redis-py {redis.__version__}, {parser_name}")
     print(table("fetch_by_id beside a bare GET of the same record", fetch, "bare GET"))
     print(table("fetch_by_user_key", users, "1 sessions"))
     print(table("authenticated request, in-process ASGI", requests, "bare redis-py GET"))
+    if args.cluster:
+        await bench_cluster(args.calls, args.rounds)
+
+
+async def bench_cluster(calls: int, rounds: int) -> None:
+    from redis.asyncio.cluster import ClusterNode, RedisCluster
+    from redis_cluster import local_cluster
+
+    with local_cluster() as url:
+        store = RedisStore(url, prefix="sessionup-bench:")
+        seeds = [ClusterNode(h, int(p)) for h, p in (n.split(":") for n in url[16:].split(","))]
+        bare = RedisCluster(startup_nodes=seeds)
+        await store.open()
+        try:
+            fetch = await bench_fetch(store, bare, calls, rounds)
+            users = await bench_users(store, calls // 4, rounds)
+        finally:
+            await store.close()
+            await bare.aclose()
+    print(table("cluster: fetch_by_id beside a bare GET", fetch, "bare GET"))
+    print(table("cluster: fetch_by_user_key (records spread over 3 masters)", users, "1 sessions"))
 
 
 if __name__ == "__main__":
