@@ -64,13 +64,17 @@ def core(session: nox.Session) -> None:
     """The core's tests and doctests, with no store driver installed."""
     session.install(*_base())
     session.run(
+        "pytest", "packages/core/tests", "--ignore=packages/core/tests/cli", *session.posargs
+    )
+    # Doctests import modules by path: tell pytest that sessionup/ is a namespace package so
+    # they get their real names (sessionup.core.plugins), not a second copy under another.
+    session.run(
         "pytest",
-        "packages/core/tests",
+        "-o",
+        "consider_namespace_packages=true",
         "--doctest-modules",
         "packages/core/src/sessionup",
         "--ignore=packages/core/src/sessionup/core/demo",
-        "--ignore=packages/core/tests/cli",
-        *session.posargs,
     )
 
 

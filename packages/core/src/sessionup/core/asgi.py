@@ -25,6 +25,7 @@ _LIFESPAN_KEY: Final = "sessionup.lifespan"
 _VARY: Final = b"vary"
 _COOKIE: Final = b"Cookie"
 _NO_STORE: Final = (b"cache-control", b"no-store")
+_VARY_COOKIE: Final = (_VARY, _COOKIE)
 
 
 class SessionMiddleware:
@@ -136,7 +137,8 @@ def _headers_writer(state: RequestState, send: Send) -> Send:
         kind = message["type"]
         if kind == "http.response.start":
             state.started = True
-            message = {**message, "headers": _response_headers(state, message.get("headers", ()))}
+            # Changed in place, as Starlette's own middleware does: the dict is this send's.
+            message["headers"] = _response_headers(state, message.get("headers") or ())
         elif kind == "websocket.accept":
             state.started = True
             if state.cookies:
@@ -149,9 +151,18 @@ def _headers_writer(state: RequestState, send: Send) -> Send:
 
 
 def _response_headers(state: RequestState, headers: Any) -> list[tuple[bytes, bytes]]:
+    cookies = state.cookies
+    if not cookies:
+        # The common case: no cookie to write and no Vary to merge into.
+        for name, _ in headers:
+            if name.lower() == _VARY:
+                break
+        else:
+            plain = list(headers)
+            plain.append(_VARY_COOKIE)
+            return plain
     result: list[tuple[bytes, bytes]] = []
     vary_seen = False
-    cookies = state.cookies
     for name, value in headers:
         lowered = name.lower()
         if lowered == _VARY:
