@@ -109,6 +109,25 @@ async def time_rounds(
     return {name: statistics.median(values) for name, values in samples.items()}
 
 
+def server_time(url: str, table: sql.Identifier, ids: list[str]) -> float:
+    """Median server-side execution time of the primary-key lookup, in microseconds.
+
+    Taken from ``EXPLAIN ANALYZE``: what the index lookup itself costs, free of the round
+    trip and of the client's load, so flatness across table sizes shows plainly.
+    """
+    query = sql.SQL(
+        "EXPLAIN (ANALYZE, FORMAT JSON) SELECT " + COLUMNS + " FROM {}"
+        " WHERE id = %s AND expires_at > now()"
+    ).format(table)
+    times = []
+    with psycopg.connect(url) as conn:
+        for id in ids:
+            plan = conn.execute(query, (id,)).fetchone()
+            assert plan is not None
+            times.append(float(plan[0][0]["Execution Time"]) * 1000)
+    return statistics.median(times)
+
+
 def bare_select(store: PostgresStore, where: str, many: bool) -> Call:
     """The same columns by primary key or user key, with psycopg alone, on the store's pool."""
     query = (
@@ -155,6 +174,10 @@ async def bench(url: str, rounds: int, calls: int) -> list[str]:
             )
             for name, micros in results.items():
                 lines.append(f"| {size:,} | {name} | {micros:.0f} |")
+            executed = server_time(url, table, ids[:100])
+            lines.append(
+                f"| {size:,} | server execution of the lookup (EXPLAIN ANALYZE) | {executed:.0f} |"
+            )
         add_users(url, table)
         lines += ["", "| sessions of the user | contender | µs per call |", "| ---: | --- | ---: |"]
         for count in USER_SIZES:

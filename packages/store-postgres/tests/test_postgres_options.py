@@ -120,6 +120,7 @@ def test_prepare_threshold_is_an_integer_option() -> None:
         ("postgresql://u@h/app?table=" + "t" * 49, {}, "'table'"),
         ("postgresql://u@h/app?schema=a&schema=b", {}, "twice"),
         ("postgresql://u@h/app?schema=a", {"schema": "b"}, "both"),
+        ("postgresql://u@h/app?sslmode=require", {"sslmode": "disable"}, "both"),
         ("postgresql://u@h/app?client_encoding=latin1", {}, "client_encoding"),
         ("postgresql://u@h/app", {"sslmode": True}, "'sslmode'"),
         ("postgresql://u@h:notaport/app", {}, "port"),

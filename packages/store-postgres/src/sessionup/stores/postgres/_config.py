@@ -198,6 +198,9 @@ def _conninfo(base: str, libpq: Mapping[str, object], connect_timeout: timedelta
                 f"unknown option {name!r} for postgresql:// stores: it is neither a sessionup "
                 f"option ({ours}) nor a libpq connection parameter"
             )
+    twice = sorted(set(in_url) & set(libpq))
+    if twice:
+        raise StoreURLError(f"libpq parameters given both in the URL and as arguments: {twice}")
     for name, value in libpq.items():
         if isinstance(value, bool) or not isinstance(value, (str, int)):
             raise StoreURLError(
