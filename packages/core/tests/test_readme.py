@@ -19,7 +19,7 @@ def readme_example() -> str:
 
 async def test_readme_example_logs_in_lists_and_logs_out_everywhere() -> None:
     namespace: dict[str, Any] = {}
-    exec(compile(readme_example(), str(README), "exec"), namespace)  # noqa: S102
+    exec(compile(readme_example(), str(README), "exec"), namespace)
     app = namespace["app"]
     transport = httpx.ASGITransport(app=app)
     phone = httpx.AsyncClient(transport=transport, base_url="https://example.test")
