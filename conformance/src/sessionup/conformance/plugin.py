@@ -84,6 +84,11 @@ def pytest_configure(config: pytest.Config) -> None:
             open_store(value)
         except (SessionupError, ValueError) as exc:
             raise pytest.UsageError(f"{option} {redacted(value)}: {exc}") from exc
+        except Exception as exc:
+            raise pytest.UsageError(
+                f"{option} {redacted(value)}: building the store raised "
+                f"{type(exc).__name__}: {exc}"
+            ) from exc
 
 
 @pytest.hookimpl(tryfirst=True)
