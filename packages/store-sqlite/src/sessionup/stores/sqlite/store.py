@@ -37,6 +37,7 @@ from sessionup.core.store import StoreBase, StoreTraits, coerce_options
 from sessionup.core.tokens import id_ref
 
 from . import schema
+from .deadline import Deadline
 
 __all__ = ["SQLiteStore"]
 
@@ -391,7 +392,7 @@ class SQLiteStore(StoreBase):
     async def _read(self, op: str, sql: str, params: Sequence[object]) -> list[tuple[Any, ...]]:
         conn = self._conn or await self._connection()
         try:
-            async with asyncio.timeout(self._timeout):
+            async with Deadline(self._timeout):
                 rows = await conn.execute_fetchall(sql, params)
                 # Without a row factory, sqlite3 gives plain tuples.
                 return cast("list[tuple[Any, ...]]", rows)
@@ -407,9 +408,8 @@ class SQLiteStore(StoreBase):
     async def _write(self, op: str, sql: str, params: Sequence[object]) -> int:
         conn = self._conn or await self._connection()
         try:
-            async with asyncio.timeout(self._timeout):
-                async with conn.execute(sql, params) as cursor:
-                    return cursor.rowcount
+            async with Deadline(self._timeout), conn.execute(sql, params) as cursor:
+                return cursor.rowcount
         except UnicodeEncodeError:
             raise
         except (*_DRIVER_ERRORS, TimeoutError) as exc:
