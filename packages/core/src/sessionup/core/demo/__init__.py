@@ -12,8 +12,9 @@ import sys
 from typing import Final
 
 from .app import create_app, users_path_for
+from .users import UserStore
 
-__all__ = ["DEFAULT_STORE_URL", "create_app", "is_loopback", "run"]
+__all__ = ["DEFAULT_STORE_URL", "UserStore", "create_app", "is_loopback", "run", "users_path_for"]
 
 #: Where the demo keeps its sessions unless told otherwise: a file in the current directory.
 DEFAULT_STORE_URL: Final = "sqlite:///sessionup-demo.db"

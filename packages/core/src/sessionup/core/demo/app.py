@@ -279,10 +279,10 @@ def _secured(send: Send) -> Send:
     return send_secured
 
 
-def create_app(store_url: str, *, users_path: str | None = None, secure: bool = True) -> ASGIApp:
+def create_app(store_url: str, *, users: UserStore | None = None, secure: bool = True) -> ASGIApp:
     """The demo as an ASGI app, sessions in ``store_url``.
 
-    :param users_path: the accounts' SQLite file; by default :func:`users_path_for`.
+    :param users: the accounts; by default a :class:`UserStore` on :func:`users_path_for`.
     :param secure: mark the cookie ``Secure``. Browsers accept that over plain HTTP only
         from ``localhost`` and loopback addresses.
     :raises StoreNotFoundError: if no installed store serves the URL's scheme.
@@ -296,15 +296,15 @@ def create_app(store_url: str, *, users_path: str | None = None, secure: bool = 
         expires_in=EXPIRES_IN,
         idle_timeout=IDLE_TIMEOUT,
     )
-    users = UserStore(users_path if users_path is not None else users_path_for(store_url))
-    demo = Demo(manager, users)
+    accounts = users if users is not None else UserStore(users_path_for(store_url))
+    demo = Demo(manager, accounts)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         try:
             yield
         finally:
-            users.close()
+            accounts.close()
 
     routes = [
         Route("/", demo.home),

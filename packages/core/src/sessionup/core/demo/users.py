@@ -101,10 +101,18 @@ class UserStore:
 
     :param path: a file path, or ``":memory:"`` for accounts that last as long as the
         process.
+    :param n: scrypt's CPU and memory cost for new hashes (a power of two); ``r`` its block
+        size and ``p`` its parallelism. Each hash records its own, so a change of cost
+        still verifies older hashes.
     """
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, *, n: int = _N, r: int = _R, p: int = _P) -> None:
+        if n < 2 or n & (n - 1) or r < 1 or p < 1:
+            raise ValueError(
+                f"scrypt needs n a power of two above 1, r and p >= 1; got {n}, {r}, {p}"
+            )
         self.path = path
+        self._cost = (n, r, p)
         self._lock = threading.Lock()
         self._db: sqlite3.Connection | None = None
         self._dummy_hash: str | None = None
@@ -116,7 +124,8 @@ class UserStore:
             username is taken.
         """
         name = normalize_username(username)
-        encoded = hash_password(check_password(password))
+        n, r, p = self._cost
+        encoded = hash_password(check_password(password), n=n, r=r, p=p)
         created = int(time.time())
         with self._lock:
             db = self._connect()
@@ -148,7 +157,8 @@ class UserStore:
                     "SELECT password_hash, created_at FROM users WHERE username = ?", (name,)
                 ).fetchone()
             if row is None and self._dummy_hash is None:
-                self._dummy_hash = hash_password(secrets.token_urlsafe(16))
+                n, r, p = self._cost
+                self._dummy_hash = hash_password(secrets.token_urlsafe(16), n=n, r=r, p=p)
             dummy = self._dummy_hash
         if row is None or name is None:
             verify_password(password[:MAX_PASSWORD], dummy or "")
