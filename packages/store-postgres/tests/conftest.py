@@ -14,19 +14,12 @@ from typing import Any
 
 import psycopg
 import pytest
-from postgres_support import drop_schema
+from postgres_support import drop_schema, unavailable
 
 from sessionup.stores.postgres import PostgresStore
 
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/test"
 URL_VARIABLE = "SESSIONUP_TEST_POSTGRES_URL"
-
-
-def unavailable(message: str) -> None:
-    """Skip, or fail under CI, because a server the tests need is not there."""
-    if os.environ.get("CI"):
-        pytest.fail(message)
-    pytest.skip(message)
 
 
 @pytest.fixture(scope="session")

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import ipaddress
+import os
 from datetime import UTC, datetime, timedelta
+from typing import NoReturn
 
 import psycopg
+import pytest
 from psycopg import sql
 
 from sessionup.core import Agent, Session
@@ -32,6 +35,13 @@ def session(
         agent=Agent(os="Linux", browser="Firefox"),
         meta=meta or {},
     )
+
+
+def unavailable(message: str) -> NoReturn:
+    """Skip, or fail under CI, because a server the tests need is not there."""
+    if os.environ.get("CI"):
+        pytest.fail(message)
+    pytest.skip(message)
 
 
 def drop_schema(url: str, schema: str) -> None:

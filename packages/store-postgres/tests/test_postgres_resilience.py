@@ -13,9 +13,8 @@ from datetime import timedelta
 
 import psycopg
 import pytest
-from conftest import unavailable
 from postgres_cluster import PgBouncer, PrivateCluster, server_bindir
-from postgres_support import session
+from postgres_support import session, unavailable
 from psycopg.conninfo import conninfo_to_dict
 
 from sessionup.core import StoreError
@@ -28,7 +27,6 @@ def cluster() -> Iterator[PrivateCluster]:
     bindir = server_bindir()
     if bindir is None:
         unavailable("no PostgreSQL server binaries (initdb, pg_ctl) are installed")
-        raise AssertionError("unreachable")
     cluster = PrivateCluster(bindir)
     try:
         cluster.init()
