@@ -85,12 +85,18 @@ def populate(path: Path, size: int) -> float:
     return time.perf_counter() - started
 
 
-async def time_lookups(lookup: Lookup, ids: list[str]) -> float:
-    """Microseconds per lookup, over ``ids`` one after another."""
-    started = time.perf_counter()
+async def time_lookups(lookup: Lookup, ids: list[str]) -> tuple[float, float]:
+    """Wall-clock and CPU microseconds per lookup, over ``ids`` one after another.
+
+    CPU time is the whole process's (aiosqlite's worker thread included): on a shared
+    machine it moves less than wall-clock time when other work takes the cores.
+    """
+    started, cpu_started = time.perf_counter(), time.process_time()
     for sid in ids:
         await lookup(sid)
-    return (time.perf_counter() - started) / len(ids) * 1e6
+    wall = time.perf_counter() - started
+    cpu = time.process_time() - cpu_started
+    return wall / len(ids) * 1e6, cpu / len(ids) * 1e6
 
 
 async def measure(path: Path, size: int, rounds: int, lookups: int) -> list[tuple[str, ...]]:
@@ -109,7 +115,7 @@ async def measure(path: Path, size: int, rounds: int, lookups: int) -> list[tupl
         assert await store.fetch_by_id(hits[0]) is not None
         assert list(await bare_fetch(hits[0]))
         contenders: dict[str, Lookup] = {"store": store.fetch_by_id, "bare": bare_fetch}
-        results: dict[tuple[str, str], list[float]] = {}
+        results: dict[tuple[str, str], list[tuple[float, float]]] = {}
         for kind, ids in (("hit", hits), ("miss", misses)):
             for lookup in contenders.values():
                 await time_lookups(lookup, ids[:200])
@@ -122,8 +128,8 @@ async def measure(path: Path, size: int, rounds: int, lookups: int) -> list[tupl
 
     table = []
     for kind in ("hit", "miss"):
-        store_us = statistics.median(results[(kind, "store")])
-        bare_us = statistics.median(results[(kind, "bare")])
+        store_us, store_cpu = medians(results[(kind, "store")])
+        bare_us, bare_cpu = medians(results[(kind, "bare")])
         table.append(
             (
                 f"{size:,}".replace(",", " "),
@@ -131,9 +137,17 @@ async def measure(path: Path, size: int, rounds: int, lookups: int) -> list[tupl
                 f"{store_us:.1f}",
                 f"{bare_us:.1f}",
                 f"{store_us - bare_us:+.1f} ({store_us / bare_us:.2f}x)",
+                f"{store_cpu:.1f} / {bare_cpu:.1f}",
             )
         )
     return table
+
+
+def medians(samples: list[tuple[float, float]]) -> tuple[float, float]:
+    return (
+        statistics.median(wall for wall, _ in samples),
+        statistics.median(cpu for _, cpu in samples),
+    )
 
 
 async def main() -> None:
@@ -148,7 +162,14 @@ async def main() -> None:
         f"aiosqlite {aiosqlite.__version__}, {platform.machine()}; "
         f"median of {args.rounds} interleaved rounds of {args.lookups} sequential lookups"
     )
-    header = ("sessions in file", "operation", "store µs", "bare SELECT µs", "store - bare")
+    header = (
+        "sessions in file",
+        "operation",
+        "store µs",
+        "bare SELECT µs",
+        "store - bare",
+        "CPU µs store / bare",
+    )
     rows: list[tuple[str, ...]] = []
     with tempfile.TemporaryDirectory(prefix="sessionup-bench-") as folder:
         for size in args.sizes:

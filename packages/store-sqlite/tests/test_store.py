@@ -315,6 +315,18 @@ async def test_the_file_is_in_wal_mode_with_indexes_on_user_key_and_expiry(
     assert layout == [("sessionup_sessions", LAYOUT_VERSION)]
 
 
+async def test_the_connection_carries_the_options(db_path: Path):
+    store = SQLiteStore(db_path, busy_timeout=timedelta(seconds=1.5), synchronous="full")
+
+    async with store:
+        assert store._conn is not None
+        busy = await store._conn.execute_fetchall("PRAGMA busy_timeout")
+        synchronous = await store._conn.execute_fetchall("PRAGMA synchronous")
+
+    assert list(busy) == [(1500,)]
+    assert list(synchronous) == [(2,)]
+
+
 async def test_two_tables_share_one_file(db_path: Path, make_session: MakeSession):
     session = make_session()
 

@@ -16,6 +16,6 @@ def sessionup_store_schemes() -> Sequence[StoreSpec]:
         StoreSpec(
             schemes=("sqlite",),
             factory="sessionup.stores.sqlite:SQLiteStore.from_url",
-            description="one SQLite file (aiosqlite), shared by the processes of one machine",
+            description="a SQLite file shared by local processes",
         )
     ]
