@@ -14,14 +14,15 @@ from sessionup.core.store import Store, StoreTraits
 from ._base import ContractBase
 from ._support import HOUR, Names, check_session, contract_test, ids_of_user, make_session, utcnow
 
-_IPS = [
-    "192.0.2.1",
-    "0.0.0.0",  # noqa: S104 - an address to store, not to bind
-    "2001:db8::1",
-    "::1",
-    "::ffff:192.0.2.1",
-    None,
-]
+#: Client addresses to round-trip, by test id.
+_IPS = {
+    "ipv4": "192.0.2.1",
+    "ipv4-unspecified": "0.0.0.0",  # noqa: S104 - an address to store, not to bind
+    "ipv6": "2001:db8::1",
+    "ipv6-loopback": "::1",
+    "ipv4-mapped-ipv6": "::ffff:192.0.2.1",
+    "none": None,
+}
 
 
 def _meta_at_the_limit() -> dict[str, str]:
@@ -111,7 +112,7 @@ class RoundTripContract(ContractBase):
 
         check_session(await store.fetch_by_id(session.id), session, traits, "fetch_by_id")
 
-    @pytest.mark.parametrize("ip", _IPS, ids=[str(ip) for ip in _IPS])
+    @pytest.mark.parametrize("ip", list(_IPS.values()), ids=list(_IPS))
     @contract_test
     async def test_round_trip_of_the_client_address(
         self, store: Store, traits: StoreTraits, names: Names, ip: str | None

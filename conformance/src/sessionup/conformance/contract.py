@@ -13,14 +13,15 @@ from ._writes import WriteContract
 __all__ = ["StoreContractTests"]
 
 
+# pytest lists the tests of the last base first: this order reads from round trips on.
 class StoreContractTests(
-    RoundTripContract,
-    ExpiryContract,
-    DeleteContract,
-    WriteContract,
-    IsolationContract,
-    ConcurrencyContract,
     LifecycleContract,
+    ConcurrencyContract,
+    IsolationContract,
+    WriteContract,
+    DeleteContract,
+    ExpiryContract,
+    RoundTripContract,
 ):
     """Every test of the store contract. Subclass it in a test module and override fixtures.
 

@@ -86,8 +86,7 @@ def pytest_configure(config: pytest.Config) -> None:
             raise pytest.UsageError(f"{option} {redacted(value)}: {exc}") from exc
         except Exception as exc:
             raise pytest.UsageError(
-                f"{option} {redacted(value)}: building the store raised "
-                f"{type(exc).__name__}: {exc}"
+                f"{option} {redacted(value)}: building the store raised {type(exc).__name__}: {exc}"
             ) from exc
 
 
