@@ -1,8 +1,9 @@
 """The SQLite store: sessions in one file, shared by every process that opens it.
 
-Each store instance holds one aiosqlite connection in autocommit mode. Every write is a
-single SQL statement, so it is atomic on its own and no transaction is ever left open
-between two awaits; other processes on the same file see it as soon as it returns.
+Each store instance holds one aiosqlite connection in autocommit mode. Every change to the
+sessions is a single SQL statement, atomic on its own, and visible to the other processes on
+the file as soon as it returns; the only transaction spanning several statements is the one
+that creates or upgrades the layout on open.
 """
 
 from __future__ import annotations
@@ -74,30 +75,28 @@ def _micros(value: object, name: str) -> int:
 class SQLiteStore(StoreBase):
     """Sessions in a SQLite database file, through aiosqlite.
 
-        The constructor does no I/O. On :meth:`open` (or first use) the store connects, turns
-        on WAL, and creates its table with a recorded layout version if the file has none.
-        Several processes may open the same file: each sees the others' writes at once.
+    The constructor does no I/O. On :meth:`open` (or first use) the store connects, turns
+    on WAL, and creates its table with a recorded layout version if the file has none.
+    Several processes may open the same file: each sees the others' writes at once.
 
-        :param path: the database file, or ``":memory:"`` for a private database that lives as
-            long as this instance (each instance gets a new, empty one).
-        :param busy_timeout: how long a statement waits for another process's write lock
-            before failing with ``StoreError``.
-        :param timeout: the bound on any one operation, waiting included; past it the call
-            raises ``StoreError``.
-        :param synchronous: SQLite's ``synchronous`` setting: ``"normal"`` (the default; with
-            WAL a power cut may lose the last writes but never corrupts the file), ``"full"``,
-            ``"extra"`` or ``"off"``.
-        :param table: the sessions table, for sharing a database file with other data.
-        :raises ConfigError: for a bad value, naming it.
+    :param path: the database file, or ``":memory:"`` for a private database that lives as
+        long as this instance (each instance gets a new, empty one).
+    :param busy_timeout: how long a statement waits for another process's write lock
+        before failing with ``StoreError``.
+    :param timeout: the bound on any one operation, waiting included; past it the call
+        raises ``StoreError``.
+    :param synchronous: SQLite's ``synchronous`` setting: ``"normal"`` (the default; with
+        WAL a power cut may lose the last writes but never corrupts the file), ``"full"``,
+        ``"extra"`` or ``"off"``.
+    :param table: the sessions table, for sharing a database file with other data.
+    :raises ConfigError: for a bad value, naming it.
 
-        >>> import asyncio
-    import functools
-    import ipaddress
-        >>> async def demo() -> int:
-        ...     async with SQLiteStore(":memory:") as store:
-        ...         return len(await store.fetch_by_user_key("alice"))
-        >>> asyncio.run(demo())
-        0
+    >>> import asyncio
+    >>> async def demo() -> int:
+    ...     async with SQLiteStore(":memory:") as store:
+    ...         return len(await store.fetch_by_user_key("alice"))
+    >>> asyncio.run(demo())
+    0
     """
 
     traits = StoreTraits(persistent=True)
