@@ -40,6 +40,7 @@ COOKIE_NAME: Final = "sessionup-demo"
 #: Absolute lifetime of a demo session, and how long one may sit unused.
 EXPIRES_IN: Final = timedelta(days=7)
 IDLE_TIMEOUT: Final = timedelta(days=1)
+LIFETIME_NOTE: Final = "A session ends after a day unused, or a week after signing in."
 #: Largest form body accepted, in bytes.
 MAX_FORM_BYTES: Final = 16 * 1024
 #: Longest session id accepted from a form.
@@ -121,7 +122,11 @@ class Demo:
             return _signed_out(request)
         listed = await self.manager.fetch_all(request)
         page = pages.sessions_page(
-            session.user_key, listed, message=_notice(request), now=datetime.now(UTC)
+            session.user_key,
+            listed,
+            message=_notice(request),
+            now=datetime.now(UTC),
+            lifetime=LIFETIME_NOTE,
         )
         return _html(page)
 

@@ -22,7 +22,7 @@ body { margin: 0; font: 16px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, s
   color: var(--ink); background: var(--bg); }
 header { background: #fff; border-bottom: 1px solid var(--line); }
 .bar { max-width: 960px; margin: 0 auto; padding: 12px 24px; display: flex;
-  align-items: center; gap: 16px; }
+  align-items: center; gap: 16px; min-height: 58px; }
 .brand { font-weight: 700; color: var(--ink); text-decoration: none; margin-right: auto; }
 .brand span { color: var(--accent); }
 main { max-width: 960px; margin: 32px auto; padding: 0 24px; }
@@ -154,9 +154,17 @@ def register_page(*, message: str = "", username: str = "") -> str:
 
 
 def sessions_page(
-    user_key: str, sessions: Sequence[Session], *, message: str = "", now: datetime
+    user_key: str,
+    sessions: Sequence[Session],
+    *,
+    message: str = "",
+    now: datetime,
+    lifetime: str = "",
 ) -> str:
-    """The private page: every live session of the user, each with its revoke button."""
+    """The private page: every live session of the user, each with its revoke button.
+
+    ``lifetime`` is a sentence on when sessions end, shown under the title.
+    """
     ordered = sorted(sessions, key=lambda s: (not s.current, -s.created_at.timestamp()))
     rows = "".join(_session_row(s, now) for s in ordered)
     others = sum(not s.current for s in sessions)
@@ -165,7 +173,8 @@ def sessions_page(
         '<div class="card">'
         "<h1>Your sessions</h1>"
         f'<p class="lead">{count} active session{"s" if count != 1 else ""}. '
-        "Signing a session out ends it at once, on every server sharing the store.</p>"
+        f"{e(lifetime)} Signing a session out ends it at once, on every server sharing "
+        "the store.</p>"
         f"{message}"
         "<table><thead><tr><th>Device</th><th>IP address</th><th>Signed in</th>"
         f"<th>Expires</th><th></th></tr></thead><tbody>{rows}</tbody></table>"
