@@ -68,11 +68,15 @@ class Session:
     def __post_init__(self) -> None:
         for name in ("created_at", "expires_at"):
             value: datetime = getattr(self, name)
-            if value.tzinfo is None or value.utcoffset() is None:
+            zone = value.tzinfo
+            if zone is UTC:
+                continue
+            if zone is None or value.utcoffset() is None:
                 raise ValueError(f"Session.{name} must be timezone-aware, got {value!r}")
-            if value.tzinfo is not UTC:
-                object.__setattr__(self, name, value.astimezone(UTC))
-        if not isinstance(self.meta, MappingProxyType):
+            # Drivers hand back their own UTC zone objects: normalise to the one UTC. (On
+            # CPython 3.11 astimezone is several times cheaper than replace(tzinfo=...).)
+            object.__setattr__(self, name, value.astimezone(UTC))
+        if type(self.meta) is not MappingProxyType:
             object.__setattr__(self, "meta", MappingProxyType(dict(self.meta)))
 
     def is_expired(self, now: datetime | None = None) -> bool:
