@@ -134,12 +134,7 @@ def set_cookie_value(
             if expires.microsecond:
                 expires += timedelta(microseconds=1_000_000 - expires.microsecond)
             parts.append(f"Expires={format_datetime(expires, usegmt=True)}")
-    if secure:
-        parts.append("Secure")
-    if http_only:
-        parts.append("HttpOnly")
-    parts.append(f"SameSite={same_site.capitalize()}")
-    return "; ".join(parts)
+    return _with_flags(parts, secure, http_only, same_site)
 
 
 def clear_cookie_value(
@@ -156,6 +151,10 @@ def clear_cookie_value(
     if domain is not None:
         parts.append(f"Domain={domain}")
     parts += ["Max-Age=0", f"Expires={_PAST}"]
+    return _with_flags(parts, secure, http_only, same_site)
+
+
+def _with_flags(parts: list[str], secure: bool, http_only: bool, same_site: SameSite) -> str:
     if secure:
         parts.append("Secure")
     if http_only:
