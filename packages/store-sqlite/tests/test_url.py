@@ -112,3 +112,23 @@ def test_the_plugin_module_imports_no_driver(tmp_path: Path):
     )
 
     assert result.stdout.split() == ["False", "False"]
+
+
+async def test_a_relative_url_opens_a_file_in_the_working_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.chdir(tmp_path)
+
+    async with open_store("sqlite:///relative.db?busy_timeout=1"):
+        pass
+
+    assert (tmp_path / "relative.db").is_file()
+
+
+async def test_an_absolute_url_opens_that_file(tmp_path: Path):
+    path = tmp_path / "absolute.db"
+
+    async with open_store(f"sqlite:///{path}"):
+        pass
+
+    assert path.is_file()
