@@ -640,17 +640,25 @@ def _module_exists(name: str) -> bool:
 
 # The parser ---------------------------------------------------------------------------------
 
-_EPILOG = f"""\
-The store URL comes from the URL argument, else --store, else ${STORE_URL_ENV}.
-
+_URL_NOTE = f"The store URL comes from the URL argument, else --store, else ${STORE_URL_ENV}."
+_EXIT_CODES = """\
 exit status:
   0    done
   1    the command ran and failed (store unreachable or in error, check failed)
   2    the command cannot run as given (bad arguments, no or bad store URL,
        unknown scheme or option, missing optional package)
   130  interrupted
-  conformance exits with pytest's status.
-"""
+  conformance exits with pytest's status."""
+_EXAMPLES = f"""\
+examples:
+  {_PROG} stores
+  {_PROG} check sqlite:///sessions.db
+  export {STORE_URL_ENV}=sqlite:///sessions.db
+  {_PROG} sessions --user alice
+  {_PROG} revoke --user alice --json
+  {_PROG} purge
+  {_PROG} conformance sqlite:///scratch.db -- -x -k touch
+  {_PROG} demo --port 8000"""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -658,7 +666,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog=_PROG,
         description="Inspect and maintain sessionup session stores.",
-        epilog=_EPILOG,
+        epilog=f"{_URL_NOTE}\n\n{_EXAMPLES}\n\n{_EXIT_CODES}",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
@@ -682,7 +690,7 @@ def build_parser() -> argparse.ArgumentParser:
             help=help,
             description=help,
             parents=list(parents),
-            epilog=_EPILOG,
+            epilog=f"{_URL_NOTE}\n\n{_EXIT_CODES}" if store in parents else _EXIT_CODES,
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
         command.set_defaults(handler=handler)
