@@ -364,8 +364,8 @@ async def _hang(self: DictStore, *args: object, **kwargs: object) -> NoReturn:
 class HangingDeadStore(DeadStore):
     """Broken: no timeout, so every call on a dead backend waits forever."""
 
-    open = create = fetch_by_id = fetch_by_user_key = _hang  # type: ignore[assignment]
-    delete_by_id = delete_by_user_key = touch = delete_expired = _hang  # type: ignore[assignment]
+    open = create = fetch_by_id = fetch_by_user_key = _hang
+    delete_by_id = delete_by_user_key = touch = delete_expired = _hang
 
 
 class ConnectingConstructorDeadStore(DeadStore):

@@ -38,6 +38,11 @@ class Outcome:
     failed: dict[str, str] = field(default_factory=dict)
 
 
+def _short(nodeid: str) -> str:
+    """The test's name with its parameters, without the module and class."""
+    return nodeid.split("::", 2)[-1]
+
+
 def run_suite(pytester: pytest.Pytester, store: str, dead: str | None = None) -> Outcome:
     """Run the whole suite against ``broken_stores.<store>`` in strict asyncio mode."""
     pytester.syspathinsert(HERE)
@@ -50,13 +55,12 @@ def run_suite(pytester: pytest.Pytester, store: str, dead: str | None = None) ->
 
     assert not reprec.getfailedcollections(), "the suite failed to collect"
     passed, skipped, failed = reprec.listoutcomes()
-    short = lambda nodeid: nodeid.split("::", 2)[-1]  # noqa: E731
     errors = [r.nodeid for r in failed if r.when != "call"]
     assert not errors, f"set-up or teardown errors (not test failures): {errors}"
     return Outcome(
-        passed={short(r.nodeid) for r in passed},
-        skipped={short(r.nodeid) for r in skipped},
-        failed={short(r.nodeid): r.longreprtext for r in failed},
+        passed={_short(r.nodeid) for r in passed},
+        skipped={_short(r.nodeid) for r in skipped},
+        failed={_short(r.nodeid): r.longreprtext for r in failed},
     )
 
 
