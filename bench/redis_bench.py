@@ -269,7 +269,7 @@ async def main() -> None:
 
 async def bench_cluster(calls: int, rounds: int) -> None:
     from redis.asyncio.cluster import ClusterNode, RedisCluster
-    from redis_cluster import local_cluster
+    from redis_cluster import local_cluster  # type: ignore[import-not-found]
 
     with local_cluster() as url:
         store = RedisStore(url, prefix="sessionup-bench:")

@@ -149,7 +149,7 @@ def start_cluster(folder: Path, masters: int = 3) -> list[RedisProcess]:
             raise RuntimeError(f"redis-cli --cluster create failed: {output}")
         for node in nodes:
             node.wait_until(
-                lambda c: b"cluster_state:ok" in c.execute_command("CLUSTER", "INFO"),
+                lambda c: b"cluster_state:ok" in c.execute_command("CLUSTER", "INFO"),  # type: ignore[no-untyped-call]
                 "reported cluster_state:ok",
             )
     except BaseException:

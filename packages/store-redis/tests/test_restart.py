@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -12,7 +12,8 @@ import pytest
 import pytest_asyncio
 from redis_servers import RedisProcess, cluster_url, free_port, start_cluster
 
-from sessionup.core import Manager, Session, StoreError
+from sessionup.core import Manager, Session, StoreError, current_session
+from sessionup.core.asgi import Receive, Scope, Send
 from sessionup.stores.redis import RedisStore
 
 # A store call against a dead server must fail within this many seconds.
@@ -43,13 +44,11 @@ def restart(server: RedisProcess) -> None:
     server.start()
 
 
-async def echo_user(scope: dict[str, object], receive: object, send: object) -> None:
-    from sessionup.core import current_session
-
+async def echo_user(scope: Scope, receive: Receive, send: Send) -> None:
     found = current_session(scope)
     body = (found.user_key if found else "").encode()
-    await send({"type": "http.response.start", "status": 200, "headers": []})  # type: ignore[operator]
-    await send({"type": "http.response.body", "body": body})  # type: ignore[operator]
+    await send({"type": "http.response.start", "status": 200, "headers": []})
+    await send({"type": "http.response.body", "body": body})
 
 
 async def test_a_dead_server_fails_each_operation_in_bounded_time_and_the_store_recovers(
@@ -62,7 +61,7 @@ async def test_a_dead_server_fails_each_operation_in_bounded_time_and_the_store_
         client.save()
     server.stop()
 
-    calls = {
+    calls: dict[str, Callable[[], Awaitable[object]]] = {
         "fetch_by_id": lambda: store.fetch_by_id("kept"),
         "fetch_by_user_key": lambda: store.fetch_by_user_key("alice"),
         "create": lambda: store.create(
@@ -168,7 +167,7 @@ async def test_a_cluster_master_going_down_fails_in_bounded_time_and_comes_back(
     lost.start()
     for node in own_cluster:
         node.wait_until(
-            lambda c: b"cluster_state:ok" in c.execute_command("CLUSTER", "INFO"),
+            lambda c: b"cluster_state:ok" in c.execute_command("CLUSTER", "INFO"),  # type: ignore[no-untyped-call]
             "reported cluster_state:ok after the restart",
         )
     listed = await store.fetch_by_user_key("alice")
