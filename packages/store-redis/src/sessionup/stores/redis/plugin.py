@@ -14,11 +14,11 @@ def sessionup_store_schemes() -> Sequence[StoreSpec]:
         StoreSpec(
             schemes=("redis", "rediss", "unix"),
             factory="sessionup.stores.redis:RedisStore.from_url",
-            description="Redis server (TLS with rediss, unix sockets); records expire natively",
+            description="one Redis server; records expire natively",
         ),
         StoreSpec(
             schemes=("redis+cluster", "rediss+cluster"),
             factory="sessionup.stores.redis:RedisStore.from_url",
-            description="Redis Cluster through seed nodes host:port[,host:port...]",
+            description="Redis Cluster, from seeds host:port,...",
         ),
     ]
