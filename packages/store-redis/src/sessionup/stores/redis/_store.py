@@ -31,7 +31,7 @@ from sessionup.core.tokens import id_ref
 
 from ._keys import LAYOUT_VERSION, KeyLayout
 from ._scripts import INDEX_ADD, INDEX_FORGET, INDEX_LIVE, RECORD_DELETE, RECORD_REPLACE, Script
-from ._url import parse_target
+from ._url import Target, parse_target
 
 __all__ = ["RedisStore"]
 
@@ -139,29 +139,10 @@ class RedisStore(StoreBase):
         if type(retries) is not int or retries < 0:
             raise StoreURLError(f"option 'retries' must be an integer >= 0, got {retries!r}")
         if db is not None:
-            if type(db) is not int or db < 0:
-                raise StoreURLError(f"option 'db' must be an integer >= 0, got {db!r}")
-            if target.cluster:
-                raise StoreURLError("Redis Cluster has only database 0; drop option 'db'")
-            if target.db is not None and target.db != db:
-                raise StoreURLError(f"database given twice: {target.db} in the URL, {db} as db")
-            target = replace(target, db=db)
-        ssl = {
-            "ssl_ca_certs": ssl_ca_certs,
-            "ssl_certfile": ssl_certfile,
-            "ssl_keyfile": ssl_keyfile,
-        }
-        if not target.tls and (
-            any(v is not None for v in ssl.values())
-            or ssl_cert_reqs != "required"
-            or ssl_check_hostname is not True
-        ):
+            target = _with_db(target, db)
+        ssl = _ssl_options(target, ssl_ca_certs, ssl_certfile, ssl_keyfile, ssl_cert_reqs)
+        if ssl_check_hostname is not True and not target.tls:
             raise StoreURLError(f"ssl_* options need a rediss URL, got {target.scheme}://")
-        if ssl_cert_reqs not in _CERT_REQS:
-            raise StoreURLError(
-                f"option 'ssl_cert_reqs' must be one of {', '.join(_CERT_REQS)}, "
-                f"got {ssl_cert_reqs!r}"
-            )
 
         self._target = target
         self._prefix = prefix
@@ -177,9 +158,7 @@ class RedisStore(StoreBase):
             "retry_on_error": [RedisConnectionError, RedisTimeoutError],
         }
         if target.tls:
-            self._connection.update(
-                ssl_cert_reqs=ssl_cert_reqs, ssl_check_hostname=ssl_check_hostname, **ssl
-            )
+            self._connection.update(ssl_check_hostname=ssl_check_hostname, **ssl)
         self._pool_size = pool_size
         self._pool_timeout = (pool_timeout or connect_timeout).total_seconds()
         self._redis: Any = None
@@ -651,6 +630,30 @@ def _ceil_ms(moment: datetime) -> int:
 
 def _floor_ms(moment: datetime) -> int:
     return datetime_to_micros(moment) // 1000
+
+
+def _with_db(target: Target, db: int) -> Target:
+    if type(db) is not int or db < 0:
+        raise StoreURLError(f"option 'db' must be an integer >= 0, got {db!r}")
+    if target.cluster:
+        raise StoreURLError("Redis Cluster has only database 0; drop option 'db'")
+    if target.db is not None and target.db != db:
+        raise StoreURLError(f"database given twice: {target.db} in the URL, {db} as db")
+    return replace(target, db=db)
+
+
+def _ssl_options(
+    target: Target, ca_certs: str | None, certfile: str | None, keyfile: str | None, reqs: str
+) -> dict[str, str | None]:
+    """The TLS settings for redis-py; any of them without a rediss URL is an error."""
+    options = {"ssl_ca_certs": ca_certs, "ssl_certfile": certfile, "ssl_keyfile": keyfile}
+    if not target.tls and (any(v is not None for v in options.values()) or reqs != "required"):
+        raise StoreURLError(f"ssl_* options need a rediss URL, got {target.scheme}://")
+    if reqs not in _CERT_REQS:
+        raise StoreURLError(
+            f"option 'ssl_cert_reqs' must be one of {', '.join(_CERT_REQS)}, got {reqs!r}"
+        )
+    return {**options, "ssl_cert_reqs": reqs}
 
 
 def _check_positive(name: str, value: object) -> None:
