@@ -352,10 +352,10 @@ class RedisStore(StoreBase):
     async def delete_expired(self, *, limit: int | None = None) -> int:
         """Return 0: Redis removes each record at its expiry, and index entries go when met.
 
-        :raises ValueError: if ``limit`` is given and is not a positive integer.
+        :raises ValueError: if ``limit`` is given and is not an integer >= 0.
         """
-        if limit is not None and (type(limit) is not int or limit < 1):
-            raise ValueError(f"limit must be a positive integer or None, got {limit!r}")
+        if limit is not None and (type(limit) is not int or limit < 0):
+            raise ValueError(f"limit must be an integer >= 0 or None, got {limit!r}")
         await self._client()
         return 0
 
