@@ -547,7 +547,9 @@ def _agent(os_name: object, browser: object) -> Agent:
     return Agent(os=os_name, browser=browser)
 
 
+@functools.lru_cache(maxsize=4096)
 def _meta(value: object) -> Mapping[str, str]:
+    # Cached like the address: the mapping is read-only, so sessions may share it.
     if value == "{}":
         return _NO_META
     if type(value) is not str:
