@@ -28,12 +28,13 @@ class StoreContractTests(
     Required: ``store_factory``, returning a zero-argument callable that builds a new,
     unopened store over the same backend data on every call; the fixture removes that data
     in its teardown. Optional: ``dead_store_factory``, the same pointed where no backend
-    listens (default None, which skips the two dead-backend tests).
+    listens; without it the two dead-backend tests are not collected.
 
     The suite opens, uses and closes the stores itself, and adapts to ``store.traits``:
-    datetimes are compared at ``expiry_precision``, the reopen tests run when
-    ``persistent``, and with ``native_ttl`` ``delete_expired`` may report fewer removals
-    than there were expired sessions (reads must still never return them).
+    datetimes are compared at ``expiry_precision``, the reopen tests check that data
+    survives when ``persistent`` and that a new instance starts empty when not, and with
+    ``native_ttl`` ``delete_expired`` may report fewer removals than there were expired
+    sessions (reads must still never return them). Nothing is skipped.
 
     Every test is marked for pytest-asyncio explicitly, so the class runs the same in strict
     and auto mode. Settings a subclass may change: ``test_timeout``, ``dead_store_timeout``

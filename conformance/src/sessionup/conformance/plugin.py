@@ -90,6 +90,45 @@ def pytest_configure(config: pytest.Config) -> None:
             ) from exc
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Leave out the dead-backend tests of classes that have no dead backend to offer.
+
+    They are deselected, not skipped: a store without an address that can be down has
+    nothing for them to check, and a skip would read as a test that could not run.
+    """
+    from ._base import ContractBase
+    from ._lifecycle import DEAD_BACKEND_TESTS
+
+    kept, dropped = [], []
+    for item in items:
+        cls = getattr(item, "cls", None)
+        name = getattr(item, "originalname", item.name)
+        if (
+            cls is not None
+            and issubclass(cls, ContractBase)
+            and name in DEAD_BACKEND_TESTS
+            and not _offers_dead_store(cls, config)
+        ):
+            dropped.append(item)
+        else:
+            kept.append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
+
+
+def _offers_dead_store(cls: type, config: pytest.Config) -> bool:
+    if cls.__module__ == f"{PACKAGE}.url_suite":
+        return dead_store_url(config) is not None
+    from ._base import ContractBase
+
+    return any(
+        "dead_store_factory" in vars(klass)
+        for klass in cls.__mro__
+        if klass is not ContractBase and issubclass(klass, ContractBase)
+    )
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
     """Keep the suite out of every collection that did not name it."""
