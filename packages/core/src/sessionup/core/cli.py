@@ -31,7 +31,7 @@ import os
 import shutil
 import sys
 import time
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import IO, TYPE_CHECKING, Any, Final, NoReturn
@@ -110,7 +110,12 @@ def printable(text: str) -> str:
             out.append(char)
         else:
             code = ord(char)
-            out.append(f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
+            if code < 0x100:
+                out.append(f"\\x{code:02x}")
+            elif code < 0x10000:
+                out.append(f"\\u{code:04x}")
+            else:
+                out.append(f"\\U{code:08x}")
     return "".join(out)
 
 
@@ -250,10 +255,6 @@ def _store_error_line(exc: StoreError) -> str:
         detail = " ".join(str(cause).split())
         message += f" (caused by {type(cause).__name__}{': ' + detail if detail else ''})"
     return message
-
-
-def _run(coro: Coroutine[Any, Any, int]) -> int:
-    return asyncio.run(coro)
 
 
 # Commands ---------------------------------------------------------------------------------
