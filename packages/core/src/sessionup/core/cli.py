@@ -46,7 +46,7 @@ from .errors import (
     StoreNotFoundError,
     StoreURLError,
 )
-from .plugins import _FIRST_PARTY, available_stores, open_store, url_scheme
+from .plugins import available_stores, first_party_schemes, open_store, url_scheme
 from .session import Session, check_user_key
 from .tokens import generate_token, token_to_id
 
@@ -284,7 +284,7 @@ def cmd_stores(args: argparse.Namespace) -> int:
     )
     installed = {s.scheme for s in stores}
     missing: dict[str, list[str]] = {}
-    for scheme, extra in _FIRST_PARTY.items():
+    for scheme, extra in first_party_schemes().items():
         if scheme not in installed:
             missing.setdefault(extra, []).append(scheme)
     if missing:

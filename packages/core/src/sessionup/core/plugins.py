@@ -14,7 +14,7 @@ import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
-from urllib.parse import parse_qsl, urlsplit, urlunsplit
+from urllib.parse import parse_qsl
 
 import pluggy
 
@@ -207,6 +207,15 @@ def available_stores() -> list[StoreInfo]:
     ]
 
 
+def first_party_schemes() -> Mapping[str, str]:
+    """Our own stores' schemes, each with the ``sessionup`` extra that installs it.
+
+    >>> first_party_schemes()["postgresql"]
+    'postgres'
+    """
+    return _FIRST_PARTY
+
+
 def url_scheme(url: str) -> str:
     """The lower-case scheme of a store URL.
 
@@ -222,13 +231,15 @@ def split_url_options(url: str) -> tuple[str, dict[str, str]]:
 
     :raises StoreURLError: if an option is given twice.
     """
-    parts = urlsplit(url)
+    # Cut by hand: urlunsplit would turn "unix:///path" into "unix:/path".
+    base, _, rest = url.partition("?")
+    query, _, fragment = rest.partition("#")
     options: dict[str, str] = {}
-    for name, value in parse_qsl(parts.query, keep_blank_values=True):
+    for name, value in parse_qsl(query, keep_blank_values=True):
         if name in options:
             raise StoreURLError(f"option {name!r} is given twice in the store URL")
         options[name] = value
-    return urlunsplit(parts._replace(query="")), options
+    return base + (f"#{fragment}" if fragment else ""), options
 
 
 def _resolve(target: str) -> Any:
