@@ -6,8 +6,10 @@
 For each size a new database file is made in a temporary folder: the store creates its
 table, then the rows go straight in with one ``executemany`` in one transaction. The store
 and a bare aiosqlite connection then look up the same ids (hits, and ids that do not exist)
-one after another, in an order that alternates from round to round; the table shows the
-median of the rounds, in microseconds per lookup. Needs ``sessionup-store-sqlite``.
+one after another, in an order that rotates from round to round; the table shows the
+median of the rounds, in microseconds per lookup. A third contender runs the bare SELECT
+inside ``asyncio.timeout``, to show what a timer per call would cost (the store bounds its
+calls with a watchdog thread instead). Needs ``sessionup-store-sqlite``.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ import platform
 import random
 import sqlite3
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
@@ -85,6 +89,13 @@ def populate(path: Path, size: int) -> float:
     return time.perf_counter() - started
 
 
+def populate_elsewhere(path: Path, size: int) -> float:
+    """:func:`populate` in a child process, so this one's heap stays as an app's would."""
+    started = time.perf_counter()
+    subprocess.run([sys.executable, __file__, "--populate", str(path), str(size)], check=True)
+    return time.perf_counter() - started
+
+
 async def time_lookups(lookup: Lookup, ids: list[str]) -> tuple[float, float]:
     """Wall-clock and CPU microseconds per lookup, over ``ids`` one after another.
 
@@ -112,17 +123,24 @@ async def measure(path: Path, size: int, rounds: int, lookups: int) -> list[tupl
         async def bare_fetch(sid: str) -> object:
             return await bare.execute_fetchall(BARE_SQL, (sid,))
 
+        async def bare_in_timeout(sid: str) -> object:
+            async with asyncio.timeout(10):
+                return await bare.execute_fetchall(BARE_SQL, (sid,))
+
         assert await store.fetch_by_id(hits[0]) is not None
         assert list(await bare_fetch(hits[0]))
-        contenders: dict[str, Lookup] = {"store": store.fetch_by_id, "bare": bare_fetch}
+        contenders: dict[str, Lookup] = {
+            "store": store.fetch_by_id,
+            "bare": bare_fetch,
+            "timer": bare_in_timeout,
+        }
         results: dict[tuple[str, str], list[tuple[float, float]]] = {}
         for kind, ids in (("hit", hits), ("miss", misses)):
             for lookup in contenders.values():
                 await time_lookups(lookup, ids[:200])
             for round_no in range(rounds):
                 order = list(contenders.items())
-                if round_no % 2:
-                    order.reverse()
+                order = order[round_no % 3 :] + order[: round_no % 3]
                 for name, lookup in order:
                     results.setdefault((kind, name), []).append(await time_lookups(lookup, ids))
 
@@ -130,6 +148,7 @@ async def measure(path: Path, size: int, rounds: int, lookups: int) -> list[tupl
     for kind in ("hit", "miss"):
         store_us, store_cpu = medians(results[(kind, "store")])
         bare_us, bare_cpu = medians(results[(kind, "bare")])
+        timer_us, _ = medians(results[(kind, "timer")])
         table.append(
             (
                 f"{size:,}".replace(",", " "),
@@ -138,6 +157,7 @@ async def measure(path: Path, size: int, rounds: int, lookups: int) -> list[tupl
                 f"{bare_us:.1f}",
                 f"{store_us - bare_us:+.1f} ({store_us / bare_us:.2f}x)",
                 f"{store_cpu:.1f} / {bare_cpu:.1f}",
+                f"{timer_us:.1f}",
             )
         )
     return table
@@ -169,6 +189,7 @@ async def main() -> None:
         "bare SELECT µs",
         "store - bare",
         "CPU µs store / bare",
+        "bare in asyncio.timeout µs",
     )
     rows: list[tuple[str, ...]] = []
     with tempfile.TemporaryDirectory(prefix="sessionup-bench-") as folder:
@@ -176,7 +197,7 @@ async def main() -> None:
             path = Path(folder) / f"sessions-{size}.db"
             async with SQLiteStore(path):
                 pass
-            seconds = populate(path, size)
+            seconds = populate_elsewhere(path, size)
             megabytes = path.stat().st_size / 2**20
             print(f"populated {size:,} sessions in {seconds:.1f} s ({megabytes:.0f} MiB)")
             rows += await measure(path, size, args.rounds, args.lookups)
@@ -189,4 +210,7 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    if sys.argv[1:2] == ["--populate"]:
+        populate(Path(sys.argv[2]), int(sys.argv[3]))
+    else:
+        asyncio.run(main())
