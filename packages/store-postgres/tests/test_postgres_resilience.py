@@ -134,7 +134,7 @@ def pgbouncer(postgres_url: str) -> Iterator[PgBouncer]:
     """PgBouncer in transaction mode, one server connection, in front of the test database."""
     binary = shutil.which("pgbouncer") or shutil.which("/usr/sbin/pgbouncer")
     if binary is None:
-        pytest.skip("pgbouncer is not installed (apt-get install pgbouncer)")
+        unavailable("pgbouncer is not installed (apt-get install pgbouncer)")
     params = conninfo_to_dict(postgres_url)
     bouncer = PgBouncer(
         binary,

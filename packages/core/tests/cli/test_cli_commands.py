@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from sessionup.core import Session, available_stores, cli
-from sessionup.core.plugins import _FIRST_PARTY
+from sessionup.core.plugins import first_party_schemes
 
 Capture = pytest.CaptureFixture[str]
 LiveSessions = Callable[[str], list[Session]]
@@ -59,7 +59,8 @@ def test_stores_json_matches_available_stores(capsys: Capture) -> None:
 
 def test_stores_names_the_install_command_of_missing_first_party_stores(capsys: Capture) -> None:
     installed = {s.scheme for s in available_stores()}
-    missing = sorted({extra for scheme, extra in _FIRST_PARTY.items() if scheme not in installed})
+    ours = first_party_schemes().items()
+    missing = sorted({extra for scheme, extra in ours if scheme not in installed})
     if not missing:
         pytest.skip("every first-party store is installed here")
 
@@ -428,7 +429,8 @@ def test_unknown_scheme_lists_installed_schemes(capsys: Capture) -> None:
 
 def test_uninstalled_first_party_scheme_names_its_install_command(capsys: Capture) -> None:
     installed = {s.scheme for s in available_stores()}
-    missing = [(scheme, extra) for scheme, extra in _FIRST_PARTY.items() if scheme not in installed]
+    ours = first_party_schemes().items()
+    missing = [(scheme, extra) for scheme, extra in ours if scheme not in installed]
     if not missing:
         pytest.skip("every first-party store is installed here")
     scheme, extra = missing[0]
