@@ -169,21 +169,14 @@ DeviceFactory = Callable[..., httpx.AsyncClient]
 
 
 @pytest.fixture
-async def device(demo_app: ASGIApp) -> AsyncIterator[DeviceFactory]:
+def device(demo_app: ASGIApp, client_for: Any) -> DeviceFactory:
     """Build httpx clients over the demo, each a separate device with its own cookies."""
-    clients: list[httpx.AsyncClient] = []
 
     def make(*, ip: str = "198.51.100.20", agent: str = CHROME_LINUX) -> httpx.AsyncClient:
-        transport = httpx.ASGITransport(app=demo_app, client=(ip, 50000))
-        client = httpx.AsyncClient(
-            transport=transport, base_url="https://testserver", headers={"user-agent": agent}
-        )
-        clients.append(client)
+        client: httpx.AsyncClient = client_for(demo_app, ip=ip, agent=agent)
         return client
 
-    yield make
-    for client in clients:
-        await client.aclose()
+    return make
 
 
 def free_port() -> int:
