@@ -345,3 +345,35 @@ async def test_set_cookie_reaches_a_streaming_response(
 
 async def test_httpx_transport_is_not_mocked() -> None:
     assert httpx.ASGITransport.__module__.startswith("httpx")
+
+
+async def test_a_stricter_inner_wrapper_drops_a_session_used_from_elsewhere(
+    manager: Manager, client_for: ClientFactory
+) -> None:
+    strict = manager.clone(validate=True)
+    seen: list[Session | None] = []
+
+    async def inner(scope: Scope, receive: Receive, send: Send) -> None:
+        seen.append(current_session(scope))
+        await send({"type": "http.response.start", "status": 204, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    async def outer(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["path"] == "/login":
+            await manager.init(scope, "alice")
+            await send({"type": "http.response.start", "status": 204, "headers": []})
+            await send({"type": "http.response.body", "body": b""})
+            return
+        await strict.public(inner)(scope, receive, send)
+
+    app = manager.public(outer)
+    owner = client_for(app, ip="203.0.113.1")
+    await owner.post("/login")
+    thief = client_for(app, ip="203.0.113.99")
+    thief.cookies.set("sessionup", owner.cookies["sessionup"])
+
+    await owner.get("/inner")
+    await thief.get("/inner")
+
+    assert seen[0] is not None and seen[0].user_key == "alice"
+    assert seen[1] is None, "the validating wrapper must not pass on a mismatched session"

@@ -250,3 +250,10 @@ def test_memory_store_from_url_checks_options() -> None:
     assert open_store("memory://?sweep_interval=2")._sweep_interval == timedelta(seconds=2)  # type: ignore[attr-defined]
     with pytest.raises(StoreURLError, match="unknown option 'bogus'"):
         open_store("memory://?bogus=1")
+
+
+def test_an_option_given_in_the_url_and_as_an_argument_is_refused() -> None:
+    from sessionup.core import open_store
+
+    with pytest.raises(StoreURLError, match="both in the URL and as arguments: sweep_interval"):
+        open_store("memory://?sweep_interval=2", sweep_interval=timedelta(seconds=3))

@@ -24,10 +24,9 @@ from sessionup.core import (
     StoreError,
     StoreTraits,
     StoreURLError,
-    coerce_options,
     session_from_record,
     session_to_record,
-    split_url_options,
+    store_options,
 )
 from sessionup.core.session import datetime_to_micros
 from sessionup.core.tokens import id_ref
@@ -110,11 +109,7 @@ class JSONFileStore(StoreBase):
 
         :raises StoreURLError: for an empty path or an unknown or malformed option.
         """
-        _, query = split_url_options(url)
-        twice = set(query) & set(options)
-        if twice:
-            raise StoreURLError(f"options given both in the URL and as arguments: {sorted(twice)}")
-        checked = coerce_options("jsonfile", {**query, **options}, cls._OPTIONS)
+        _, checked = store_options("jsonfile", url, options, cls._OPTIONS)
         parts = urlsplit(url)
         path = unquote(parts.netloc + parts.path)
         if not path:

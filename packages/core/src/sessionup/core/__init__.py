@@ -29,6 +29,7 @@ from .plugins import (
     hookimpl,
     open_store,
     split_url_options,
+    store_options,
 )
 from .session import Agent, Session, session_from_record, session_to_record
 from .store import Store, StoreBase, StoreTraits, coerce_options
@@ -70,4 +71,5 @@ __all__ = [
     "session_from_record",
     "session_to_record",
     "split_url_options",
+    "store_options",
 ]

@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import TYPE_CHECKING, Any, Final
 
 from .errors import StoreError, Unauthorized
+from .identity import client_ip, user_agent
 from .manager import SCOPE_KEY, RequestState
 
 if TYPE_CHECKING:
@@ -85,10 +86,16 @@ class SessionMiddleware:
             session is not None
             and manager.validate
             and not state.manager.validate
-            and not manager._same_client(session, _client_ip(manager, scope), _user_agent(scope))
-        ) and self.required:
-            await manager.reject(Unauthorized("mismatch"))(scope, receive, send)
-            return
+            and not manager._same_client(
+                session, client_ip(scope, manager._networks), user_agent(scope)
+            )
+        ):
+            # The stricter wrapper's verdict holds for the rest of the request.
+            state.session = None
+            manager._rejected(state, "mismatch", scope)
+            if self.required:
+                await manager.reject(Unauthorized("mismatch"))(scope, receive, send)
+                return
         await self.app(scope, receive, send)
 
     async def _lifespan(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -116,18 +123,6 @@ class SessionMiddleware:
             await send(message)
 
         await self.app(scope, receive_opening, send_closing)
-
-
-def _client_ip(manager: Manager, scope: Scope) -> Any:
-    from .identity import client_ip
-
-    return client_ip(scope, manager._networks)
-
-
-def _user_agent(scope: Scope) -> str:
-    from .identity import user_agent
-
-    return user_agent(scope)
 
 
 def _headers_writer(state: RequestState, send: Send) -> Send:

@@ -26,7 +26,7 @@ from .errors import (
     Unauthorized,
 )
 from .identity import Network, client_ip, parse_agent, parse_networks, user_agent
-from .session import Agent, IPAddress, Session, check_meta, check_user_key
+from .session import Agent, IPAddress, Session, check_meta, check_user_key, parse_ip
 from .tokens import (
     DEFAULT_TOKEN_LENGTH,
     MAX_TOKEN_LENGTH,
@@ -345,9 +345,7 @@ class Manager:
         Put the token in a cookie with :meth:`cookie_header`. Nothing is revoked: the caller
         ends any previous session of the client itself.
         """
-        import ipaddress
-
-        address = ipaddress.ip_address(ip) if isinstance(ip, str) else ip
+        address = parse_ip(ip) if isinstance(ip, str) else ip
         agent = parse_agent(user_agent or "") if self.with_agent else Agent()
         return await self._create(
             check_user_key(user_key), check_meta(meta), address if self.with_ip else None, agent
@@ -362,9 +360,7 @@ class Manager:
 
         :raises StoreError: if the store fails; a failure never authenticates.
         """
-        import ipaddress
-
-        address = ipaddress.ip_address(ip) if isinstance(ip, str) else ip
+        address = parse_ip(ip) if isinstance(ip, str) else ip
         state = RequestState(self)
         await self._authenticate(state, token, address, user_agent or "")
         return state.session

@@ -19,6 +19,7 @@ from urllib.parse import parse_qsl
 import pluggy
 
 from .errors import StoreConflictError, StoreNotFoundError, StoreURLError
+from .store import coerce_options
 
 if TYPE_CHECKING:
     from .session import Session
@@ -192,10 +193,8 @@ def unregister(plugin: object) -> None:
 
 def lifecycle_hooks() -> pluggy.HookRelay | None:
     """The hook relay if any plugin observes the lifecycle, else None (the fast path)."""
-    registry = _registry
-    if registry._manager is None:
-        registry.manager()
-    return registry.manager().hook if registry.lifecycle else None
+    manager = _registry.manager()
+    return manager.hook if _registry.lifecycle else None
 
 
 def available_stores() -> list[StoreInfo]:
@@ -240,6 +239,25 @@ def split_url_options(url: str) -> tuple[str, dict[str, str]]:
             raise StoreURLError(f"option {name!r} is given twice in the store URL")
         options[name] = value
     return base + (f"#{fragment}" if fragment else ""), options
+
+
+def store_options(
+    scheme: str, url: str, options: Mapping[str, object], spec: Mapping[str, type]
+) -> tuple[str, dict[str, Any]]:
+    """What a store's ``from_url`` needs: the URL without its query string, and the options
+    of the query and of the keywords together, checked against ``spec`` (name to type).
+
+    >>> store_options("memory", "memory://?sweep_interval=2", {}, {"sweep_interval": float})
+    ('memory://', {'sweep_interval': 2.0})
+
+    :raises StoreURLError: for an option given both ways, twice in the query, unknown, or of
+        the wrong type.
+    """
+    base, query = split_url_options(url)
+    both = sorted(set(query) & set(options))
+    if both:
+        raise StoreURLError(f"options given both in the URL and as arguments: {', '.join(both)}")
+    return base, coerce_options(scheme, {**query, **options}, spec)
 
 
 def _resolve(target: str) -> Any:

@@ -16,9 +16,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sessionup.core.errors import DuplicateIDError, StoreClosedError
-from sessionup.core.plugins import StoreSpec, hookimpl, split_url_options
+from sessionup.core.plugins import StoreSpec, hookimpl, store_options
 from sessionup.core.session import Session
-from sessionup.core.store import StoreBase, StoreTraits, coerce_options
+from sessionup.core.store import StoreBase, StoreTraits
 from sessionup.core.tokens import id_ref
 
 __all__ = ["MemoryStore"]
@@ -56,10 +56,7 @@ class MemoryStore(StoreBase):
     @classmethod
     def from_url(cls, url: str, **options: Any) -> MemoryStore:
         """Build from ``memory://`` with an optional ``?sweep_interval=SECONDS``."""
-        _, query = split_url_options(url)
-        if set(query) & set(options):
-            raise ValueError(f"options given both in the URL and as arguments: {set(query)}")
-        checked = coerce_options("memory", {**query, **options}, cls._OPTIONS)
+        _, checked = store_options("memory", url, options, cls._OPTIONS)
         return cls(**checked)
 
     async def open(self) -> None:

@@ -19,14 +19,14 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisClusterException, RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from sessionup.core.errors import DuplicateIDError, StoreClosedError, StoreError, StoreURLError
-from sessionup.core.plugins import split_url_options
+from sessionup.core.plugins import store_options
 from sessionup.core.session import (
     Session,
     datetime_to_micros,
     session_from_record,
     session_to_record,
 )
-from sessionup.core.store import StoreBase, StoreTraits, coerce_options
+from sessionup.core.store import StoreBase, StoreTraits
 from sessionup.core.tokens import id_ref
 
 from ._keys import LAYOUT_VERSION, KeyLayout
@@ -180,16 +180,8 @@ class RedisStore(StoreBase):
         """
         if not isinstance(url, str):
             raise StoreURLError(f"redis store URL must be a string, got {type(url).__name__}")
-        # The URL is kept as written up to its query: unix:///path must keep its slashes.
-        base = url.partition("?")[0]
-        _, query = split_url_options(url)
-        both = set(query) & set(options)
-        if both:
-            raise StoreURLError(
-                f"options given both in the URL and as arguments: {', '.join(sorted(both))}"
-            )
-        scheme = parse_target(base).scheme
-        checked = coerce_options(scheme, {**query, **options}, cls._OPTIONS)
+        scheme = parse_target(url.partition("?")[0]).scheme
+        base, checked = store_options(scheme, url, options, cls._OPTIONS)
         return cls(base, **checked)
 
     @property

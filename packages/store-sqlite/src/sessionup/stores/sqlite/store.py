@@ -32,9 +32,9 @@ from sessionup.core.errors import (
     StoreError,
     StoreURLError,
 )
-from sessionup.core.plugins import split_url_options
+from sessionup.core.plugins import store_options
 from sessionup.core.session import Agent, IPAddress, Session, datetime_to_micros
-from sessionup.core.store import StoreBase, StoreTraits, coerce_options
+from sessionup.core.store import StoreBase, StoreTraits
 from sessionup.core.tokens import id_ref
 
 from . import schema
@@ -176,13 +176,7 @@ class SQLiteStore(StoreBase):
                 "sqlite:////absolute/path.db or sqlite:///:memory:"
             )
 
-        _, query = split_url_options(url)
-        both = set(query) & set(options)
-        if both:
-            raise StoreURLError(
-                f"option {sorted(both)[0]!r} is given both in the URL and as an argument"
-            )
-        checked = coerce_options("sqlite", {**query, **options}, cls._OPTIONS)
+        _, checked = store_options("sqlite", url, options, cls._OPTIONS)
         return cls(path[1:], **checked)
 
     @property
